@@ -1,0 +1,45 @@
+# Every target sets up its own environment: .venv from uv.lock, nothing by hand.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup build submissions demo test lint bench clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+## build: regenerate source notebooks, release/ and solutions/ from source/
+build: setup
+	python -m kit build
+
+## submissions: rewrite the demo submissions in submitted/ from tests/variants/
+submissions: setup
+	python -m kit submissions
+
+## demo: the main job: build, autograde submitted/, feedback, grades, report, summary
+demo: setup
+	python -m kit grade --build
+
+## test: the whole suite, lint included (what CI runs)
+test: setup lint
+	python -m pytest
+
+lint: setup
+	ruff check .
+
+## bench: time the notebooks and the main job
+bench: setup
+	python -m kit bench
+
+clean:
+	rm -rf autograded feedback reports gradebook.db .nbgrader.log

@@ -1,0 +1,141 @@
+"""The course directory: where things are, and how to read nbgrader cell metadata."""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SOLUTION_REGION = re.compile(
+    r"^[ \t]*### BEGIN SOLUTION[ \t]*\n.*?^[ \t]*### END SOLUTION[ \t]*\n?",
+    re.M | re.S,
+)
+HIDDEN_REGION = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+    re.M | re.S,
+)
+
+
+class KitError(Exception):
+    """An error the user can fix; the command prints it and exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course directory laid out as the README describes."""
+
+    root: Path = ROOT
+
+    @property
+    def source(self):
+        return self.root / "source"
+
+    @property
+    def release(self):
+        return self.root / "release"
+
+    @property
+    def solutions(self):
+        return self.root / "solutions"
+
+    @property
+    def submitted(self):
+        return self.root / "submitted"
+
+    @property
+    def reports(self):
+        return self.root / "reports"
+
+    @property
+    def gradebook_url(self):
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def assignments(self):
+        """Names of the assignments: folders of source/ holding ``<name>.ipynb``."""
+        if not self.source.is_dir():
+            raise KitError(f"{self.source}: no source/ folder in this course.")
+        return sorted(
+            d.name for d in self.source.iterdir() if (d / f"{d.name}.ipynb").is_file()
+        )
+
+    def source_notebook(self, assignment):
+        return self.source / assignment / f"{assignment}.ipynb"
+
+    def source_text(self, assignment):
+        """The jupytext percent twin of a source notebook (the file to review)."""
+        return self.source / assignment / f"{assignment}.py"
+
+    def nbgrader(self, *args, check=True):
+        """Run an nbgrader subcommand in the course directory; return the process."""
+        cmd = [sys.executable, "-m", "nbgrader", *args]
+        proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True,
+                              env=tool_env())
+        if check and proc.returncode != 0:
+            raise KitError(
+                f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n"
+                + (proc.stdout + proc.stderr)[-3000:]
+            )
+        return proc
+
+
+def tool_env():
+    """The environment for nbgrader: this interpreter's scripts come first on PATH
+    (nbgrader runs ``alembic`` by name, and kernels must import ``lib``)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    return env
+
+
+def nbgrader_meta(cell):
+    """The cell's nbgrader metadata, or an empty dict."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_answer_cell(cell):
+    """An autograded answer: a solution code cell that is not itself graded."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("solution") and not meta.get("grade")
+
+
+def graded_function_names(nb):
+    """Top-level functions defined in the answer cells of a notebook."""
+    names = []
+    for cell in nb.cells:
+        if is_answer_cell(cell):
+            tree = ast.parse(cell.source)
+            names += [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    return names
+
+
+def read_text_notebook(path):
+    """Read a jupytext percent file as a notebook with deterministic cell ids."""
+    nb = jupytext.read(path)
+    used = set()
+    for i, cell in enumerate(nb.cells):
+        cell_id = nbgrader_meta(cell).get("grade_id") or f"cell-{i:03d}"
+        assert cell_id not in used, f"{path}: duplicate grade_id {cell_id}"
+        used.add(cell_id)
+        cell["id"] = cell_id
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def write_notebook(nb, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+def strip_solution_markers(source):
+    """The code of a solution cell as the reference answer: markers removed."""
+    return "".join(
+        line for line in source.splitlines(keepends=True)
+        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+    )

@@ -1,0 +1,124 @@
+"""`python -m kit submissions`: write the demo submissions in submitted/.
+
+Examples
+--------
+    python -m kit submissions
+
+Every assignment gets a ``reference`` submission (the source solutions in the
+release notebook), an ``untouched`` one (the release as students receive it) and
+one per entry of ``DEMO`` in ``tests/variants/<assignment>.py``: the reference with
+the named graded functions replaced by plausible mistakes. The same variant files
+drive the tests that check the hidden tests (tests/test_hidden_tests.py).
+
+This command overwrites ``submitted/<demo student>/<assignment>/`` only for the demo
+students it knows; real submissions of other students are left alone.
+"""
+
+import importlib.util
+import inspect
+import re
+import shutil
+
+import nbformat
+
+from kit.course import (
+    Course,
+    KitError,
+    is_answer_cell,
+    nbgrader_meta,
+    strip_solution_markers,
+    write_notebook,
+)
+
+
+def load_variants(course, assignment):
+    """The module ``tests/variants/<assignment>.py``, or None if there is none."""
+    path = course.root / "tests" / "variants" / f"{assignment}.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"variants_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def variants_of(module, function, kind):
+    """Names of the ``<function>__<kind>_*`` variants in a variants module."""
+    prefix = f"{function}__{kind}_"
+    return sorted(name for name in vars(module) if name.startswith(prefix))
+
+
+def variant_source(module, name):
+    """The source of variant ``name``, its ``def`` renamed to the graded function."""
+    function = name.split("__")[0]
+    source = inspect.getsource(getattr(module, name))
+    return re.sub(rf"^def {re.escape(name)}\(", f"def {function}(", source, count=1,
+                  flags=re.M)
+
+
+def reference_answers(course, assignment):
+    """``{grade_id: source}`` of every solution cell of the source notebook."""
+    nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source).strip()
+            for c in nb.cells if nbgrader_meta(c).get("solution")}
+
+
+def release_notebook(course, assignment):
+    path = course.release / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        raise KitError(f"{path}: missing; run `make build` first.")
+    return nbformat.read(path, as_version=4)
+
+
+def fill(nb, answers):
+    """A copy of a release notebook with the solution cells in ``answers`` replaced."""
+    nb = nbformat.from_dict(nb)
+    nb.metadata.pop("kit", None)
+    known = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
+    unknown = set(answers) - known
+    if unknown:
+        raise KitError(f"no cells named {sorted(unknown)} in the notebook.")
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def answer_cell_ids(nb):
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if is_answer_cell(c)]
+
+
+def demo_notebooks(course, assignment):
+    """``{student: notebook}`` of the demo submissions of one assignment."""
+    release = release_notebook(course, assignment)
+    reference = reference_answers(course, assignment)
+    found = {"reference": fill(release, reference), "untouched": fill(release, {})}
+    module = load_variants(course, assignment)
+    for student, names in (getattr(module, "DEMO", {}) if module else {}).items():
+        answers = dict(reference)
+        for name in names:
+            answers[name.split("__")[0]] = variant_source(module, name)
+        found[student] = fill(release, answers)
+    return found
+
+
+def write_submissions(course, log=print):
+    for assignment in course.assignments():
+        for student, nb in demo_notebooks(course, assignment).items():
+            folder = course.submitted / student / assignment
+            if folder.exists():
+                shutil.rmtree(folder)
+            write_notebook(nb, folder / f"{assignment}.ipynb")
+            log(f"submitted/{student}/{assignment}/ written")
+
+
+def main(args):
+    write_submissions(Course())
+
+
+def add_arguments(parser):
+    pass
+
+
+HELP = "write the demo submissions in submitted/ from tests/variants/"

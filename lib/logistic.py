@@ -1,0 +1,134 @@
+"""Binary logistic regression: the reference implementations of assignment 1.
+
+Column 0 of ``X`` is the intercept (a column of ones, see
+:func:`lib.data.add_intercept`); ``theta[0]`` is the bias and is never regularized.
+The functions named in the assignment's answer cells are withheld from the student
+build of the library (see the README, "What students receive").
+"""
+
+import numpy as np
+
+
+def sigmoid(z):
+    """Logistic function ``1 / (1 + exp(-z))``, elementwise.
+
+    Parameters
+    ----------
+    z : float or ndarray of any shape
+
+    Returns
+    -------
+    float or ndarray of the shape of ``z``
+        Values in [0, 1]; no overflow warning and no NaN for any finite ``z``.
+    """
+    z = np.asarray(z, dtype=float)
+    # exp of a non-positive number never overflows: use exp(-|z|) on both sides.
+    e = np.exp(-np.abs(z))
+    out = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out[()] if out.ndim == 0 else out
+
+
+def binary_cross_entropy(output, target, eps=1e-15):
+    """Mean binary cross-entropy of probabilities ``output`` against 0/1 ``target``.
+
+    Parameters
+    ----------
+    output : ndarray of shape (n,)
+        Predicted probabilities of class 1, possibly exactly 0 or 1.
+    target : ndarray of shape (n,)
+        Labels in {0, 1}.
+    eps : float, default=1e-15
+        Probabilities are clipped to ``[eps, 1 - eps]`` so the loss stays finite.
+
+    Returns
+    -------
+    float
+    """
+    p = np.clip(np.asarray(output, dtype=float), eps, 1.0 - eps)
+    t = np.asarray(target, dtype=float)
+    return float(-np.mean(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
+
+
+def loss(theta, X, y, alpha=0.0):
+    """Mean BCE of ``sigmoid(X @ theta)`` plus ``alpha/2 * ||theta[1:]||^2``.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (d,)
+    X : ndarray of shape (n, d)
+        Column 0 is the intercept.
+    y : ndarray of shape (n,)
+    alpha : float, default=0.0
+
+    Returns
+    -------
+    float
+    """
+    penalty = 0.5 * alpha * float(theta[1:] @ theta[1:])
+    return binary_cross_entropy(sigmoid(X @ theta), y) + penalty
+
+
+def loss_grad(theta, X, y, alpha=0.0):
+    """Gradient of :func:`loss` with respect to ``theta``.
+
+    Returns
+    -------
+    ndarray of shape (d,)
+        ``X.T @ (sigmoid(X @ theta) - y) / n + alpha * [0, theta[1:]]``.
+    """
+    residual = sigmoid(X @ theta) - y  # (n,)
+    grad = X.T @ residual / len(y)  # (d,)
+    grad[1:] += alpha * theta[1:]
+    return grad
+
+
+def logistic_regression(X, y, eta=0.1, iters=1000, alpha=0.0):
+    """Full-batch gradient descent on :func:`loss`, starting from zeros.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+    eta : float, default=0.1
+        Step size.
+    iters : int, default=1000
+        Number of steps.
+    alpha : float, default=0.0
+        L2 penalty on ``theta[1:]``.
+
+    Returns
+    -------
+    theta : ndarray of shape (d,)
+    losses : ndarray of shape (iters,)
+        ``losses[i]`` is the loss after step ``i``.
+    """
+    theta = np.zeros(X.shape[1])
+    losses = np.empty(iters)
+    for i in range(iters):
+        theta = theta - eta * loss_grad(theta, X, y, alpha)
+        losses[i] = loss(theta, X, y, alpha)
+    return theta, losses
+
+
+def predict(X, theta):
+    """0/1 labels: 1 where ``sigmoid(X @ theta) >= 0.5``, that is ``X @ theta >= 0``.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype int
+    """
+    return (X @ theta >= 0).astype(int)
+
+
+def decision_boundary(theta):
+    """The line ``theta0 + theta1*x1 + theta2*x2 = 0`` as ``x2 = intercept + slope*x1``.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (3,)
+
+    Returns
+    -------
+    intercept, slope : float
+    """
+    return float(-theta[0] / theta[2]), float(-theta[1] / theta[2])

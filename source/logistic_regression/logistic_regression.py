@@ -1,0 +1,498 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 1: binary logistic regression
+#
+# You will write logistic regression from its parts: the sigmoid, the binary
+# cross-entropy, the gradient of the regularized loss, gradient descent, prediction
+# and the decision boundary. Then you will fit it to a toy data set, watch it train,
+# and compare it with scikit-learn.
+#
+# **How this notebook is graded.** Write your code between the `def` line and the end
+# of each answer cell, replacing `raise NotImplementedError()`. The cell after each
+# answer runs *public checks*: when one fails it tells you what was expected. Passing
+# them is a good sign but not a grade: hidden tests with other inputs decide the
+# points. Written answers are graded by hand. Do not add, delete or reorder cells;
+# run *Kernel → Restart and Run All* before you submit.
+#
+# **Conventions.** `X` has one example per row and its column 0 is all ones (the
+# intercept), so `theta[0]` is the bias. Arrays are `float64`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from lib import checks, plots
+from lib.data import add_intercept, two_gaussians
+
+plots.setup()
+
+# %% [markdown]
+# ## The data
+#
+# Two classes of 200 points each, drawn from Gaussians with unit covariance whose
+# centres are three units apart.
+
+# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+X_points, y = two_gaussians(400, distance=3.0, rng=0)
+X = add_intercept(X_points)  # (400, 3): a column of ones, then x1 and x2
+print(f"X: {X.shape}, class sizes: {np.bincount(y)}")
+plots.decision_boundary_plot(X_points, y, {}, title="Two Gaussian classes")
+
+# %% [markdown]
+# ## 1. The sigmoid (2 points)
+#
+# $g(z) = \dfrac{1}{1 + e^{-z}}$. Apply it elementwise to a scalar or an array of any
+# shape; a scalar input gives a scalar. It must not overflow: `np.exp(1000)` is `inf`
+# with a `RuntimeWarning`, and this function must return 0 and 1 at $z = \mp 1000$
+# without any warning.
+
+# %% nbgrader={"grade": false, "grade_id": "sigmoid", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sigmoid(z):
+    """Logistic function, elementwise; no overflow warning for any finite z."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    out = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out[()] if out.ndim == 0 else out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_sigmoid", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does sigmoid give known values, keep shapes, and stay finite without warnings?"""
+checks.check_close(checks.call(sigmoid, 0.0), 0.5, what="sigmoid(0)",
+                   hint="sigmoid(z) is 1 / (1 + exp(-z)).")
+checks.check_close(checks.call(sigmoid, np.array([-1.0, 0.0, 2.0])),
+                   [0.2689414213699951, 0.5, 0.8807970779778823], rtol=1e-9,
+                   what="sigmoid([-1, 0, 2])", hint="Apply the formula elementwise.")
+checks.check_close(checks.call(sigmoid, np.array([-1000.0, 1000.0]),
+                               forbid_warnings=True, what="sigmoid([-1000, 1000])"),
+                   [0.0, 1.0], atol=1e-12, what="sigmoid([-1000, 1000])",
+                   hint="For z < 0, exp(z) / (1 + exp(z)) is the same value without "
+                        "overflow; np.where evaluates both of its branches.")
+checks.passed("sigmoid")
+
+# %% nbgrader={"grade": true, "grade_id": "test_sigmoid", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of sigmoid (2 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(101)
+for _z in (_rng.normal(scale=30.0, size=(7, 5)), np.linspace(-800.0, 800.0, 33),
+           np.array([-1e4, -745.5, -709.9, 0.0, 36.8, 709.9, 745.5, 1e4])):
+    checks.check_close(checks.call(sigmoid, _z, forbid_warnings=True), _ref.sigmoid(_z),
+                       rtol=1e-9, atol=1e-15, what="sigmoid of an array",
+                       hint="Compute 1 / (1 + exp(-z)) elementwise, keep the shape, and "
+                            "avoid overflow and loss of precision for large |z|.")
+checks.check(np.ndim(checks.call(sigmoid, -3.5)) == 0,
+             "sigmoid of a scalar should return a scalar, not an array.")
+checks.check_close(checks.call(sigmoid, -3.5), _ref.sigmoid(-3.5), rtol=1e-12,
+                   what="sigmoid of a negative scalar")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. Binary cross-entropy (2 points)
+#
+# For predicted probabilities $p_i$ and labels $t_i \in \{0, 1\}$,
+# $\mathrm{BCE} = -\frac{1}{n} \sum_i \big[t_i \log p_i + (1 - t_i) \log (1 - p_i)\big]$.
+# Clip the probabilities to $[\varepsilon, 1 - \varepsilon]$ so that the loss stays
+# finite when a probability is exactly 0 or 1.
+
+# %% nbgrader={"grade": false, "grade_id": "binary_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def binary_cross_entropy(output, target, eps=1e-15):
+    """Mean binary cross-entropy of probabilities `output` against 0/1 `target`."""
+    ### BEGIN SOLUTION
+    p = np.clip(np.asarray(output, dtype=float), eps, 1.0 - eps)
+    t = np.asarray(target, dtype=float)
+    return float(-np.mean(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_binary_cross_entropy", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Is binary_cross_entropy the mean loss, and finite for probabilities 0 and 1?"""
+checks.check_close(checks.call(binary_cross_entropy, np.array([0.5, 0.5]),
+                               np.array([0, 1])), np.log(2.0), rtol=1e-9,
+                   what="the BCE of probabilities 0.5",
+                   hint="Both terms are log(2); take the mean over examples.")
+checks.check_close(checks.call(binary_cross_entropy, np.array([0.9, 0.2]),
+                               np.array([1, 0])),
+                   -(np.log(0.9) + np.log(0.8)) / 2, rtol=1e-9,
+                   what="the BCE of [0.9, 0.2] against [1, 0]",
+                   hint="Use log(p) for label 1 and log(1 - p) for label 0.")
+_edge = checks.call(binary_cross_entropy, np.array([0.0, 1.0]), np.array([1, 0]))
+checks.check(np.isfinite(_edge) and _edge > 30,
+             f"The BCE of certain, wrong predictions should be large and finite "
+             f"(about 34.5 with eps=1e-15), got {_edge}.",
+             hint="Clip the probabilities to [eps, 1 - eps] before the logarithm.")
+checks.passed("binary_cross_entropy")
+
+# %% nbgrader={"grade": true, "grade_id": "test_binary_cross_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of binary_cross_entropy (2 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(202)
+_p = _rng.uniform(0.01, 0.99, size=50)
+_t = _rng.integers(0, 2, size=50)
+checks.check_close(checks.call(binary_cross_entropy, _p, _t),
+                   _ref.binary_cross_entropy(_p, _t), rtol=1e-9,
+                   what="the BCE of random probabilities",
+                   hint="Return the mean over examples of -[t log p + (1-t) log(1-p)].")
+_p = np.array([0.0, 1.0, 0.0, 1.0, 0.3])
+_t = np.array([0, 1, 1, 0, 1])
+checks.check_close(checks.call(binary_cross_entropy, _p, _t),
+                   _ref.binary_cross_entropy(_p, _t), rtol=1e-6,
+                   what="the BCE with probabilities exactly 0 and 1",
+                   hint="Clip the probabilities to [eps, 1 - eps].")
+checks.check_close(checks.call(binary_cross_entropy, _p, _t, eps=1e-6),
+                   _ref.binary_cross_entropy(_p, _t, eps=1e-6), rtol=1e-6,
+                   what="the BCE with eps=1e-6", hint="Use the eps argument.")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_eps", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **Question (1 point).** Why does `binary_cross_entropy` need `eps`? What would
+# gradient descent see without it, and why is clipping harmless for the gradient of
+# the model we train?
+#
+# ### BEGIN SOLUTION
+# A model can output a probability of exactly 0 or 1 in floating point (the sigmoid
+# rounds to 1 for z > 37). Then `log(0) = -inf` and `0 * log(0)` is NaN, and a single
+# such example makes the mean loss infinite or NaN, so loss curves and stopping rules
+# break. Clipping at 1e-15 changes the loss by at most about 1e-15 for every
+# example that is not already saturated. The gradient we use,
+# `X.T @ (sigmoid(X @ theta) - y) / n`, is computed from the probabilities directly,
+# never through the logarithm, so it is unaffected.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_identity", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Question (2 points).** With $g$ the sigmoid, show that
+# $y \log g(t) + (1 - y) \log(1 - g(t)) = y t - \log(1 + e^{t})$, and use it to
+# explain why the loss is convex in $\theta$ when $t = x^\top \theta$.
+#
+# ### BEGIN SOLUTION
+# $1 - g(t) = \dfrac{e^{-t}}{1 + e^{-t}} = \dfrac{1}{1 + e^{t}}$, so
+# $\log(1 - g(t)) = -\log(1 + e^{t})$, and
+# $\log g(t) = \log \dfrac{e^{t}}{1 + e^{t}} = t - \log(1 + e^{t})$. Hence
+# $y \log g + (1-y)\log(1-g) = y t - y\log(1+e^t) - (1-y)\log(1+e^t)
+# = y t - \log(1 + e^{t})$.
+#
+# The loss of one example is $\log(1 + e^{t}) - y t$: a linear function of $\theta$
+# plus $\log(1+e^{x^\top\theta})$, whose Hessian is
+# $g(t)(1 - g(t))\, x x^\top \succeq 0$. A sum of convex functions (and the convex
+# penalty) is convex, so gradient descent cannot get stuck in a bad local minimum.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 3. The gradient of the loss (3 points)
+#
+# The loss is the mean cross-entropy plus an L2 penalty that leaves the bias alone:
+# $J(\theta) = \mathrm{BCE}(g(X\theta), y) + \frac{\alpha}{2}\|\theta_{1:}\|^2$.
+# The next cell defines it for you. Write its gradient with respect to $\theta$,
+# vectorised, without changing `theta`.
+
+# %% nbgrader={"grade": false, "grade_id": "loss", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def loss(theta, X, y, alpha=0.0):
+    """Mean BCE of sigmoid(X @ theta) plus alpha/2 * ||theta[1:]||^2."""
+    return binary_cross_entropy(sigmoid(X @ theta), y) + 0.5 * alpha * np.sum(
+        theta[1:] ** 2
+    )
+
+
+# %% nbgrader={"grade": false, "grade_id": "loss_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def loss_grad(theta, X, y, alpha=0.0):
+    """Gradient of `loss` with respect to theta, shape (d,)."""
+    ### BEGIN SOLUTION
+    grad = X.T @ (sigmoid(X @ theta) - y) / len(y)
+    grad[1:] += alpha * theta[1:]
+    return grad
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_loss_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does loss_grad match the gradient of the regularized loss?"""
+_X = np.array([[1.0, 2.0, -1.0], [1.0, -1.0, 0.5], [1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+_y = np.array([1, 0, 0, 1])
+checks.check_close(checks.call(loss_grad, np.zeros(3), _X, _y),
+                   _X.T @ (0.5 - _y) / 4, rtol=1e-9,
+                   what="loss_grad at theta = 0",
+                   hint="At theta = 0 every probability is 0.5, so the gradient is "
+                        "X.T @ (0.5 - y) / n: check the sign and that you divide by n.")
+_theta = np.array([0.5, -1.0, 2.0])
+_g0 = checks.call(loss_grad, _theta, _X, _y)
+_g1 = checks.call(loss_grad, _theta, _X, _y, alpha=0.1)
+checks.check_close(_g1 - _g0, [0.0, -0.1, 0.2], atol=1e-12,
+                   what="the change of loss_grad when alpha goes from 0 to 0.1",
+                   hint="The penalty alpha/2 * ||theta[1:]||^2 adds alpha * theta[1:] "
+                        "and nothing to the bias component.")
+checks.check_close(_theta, [0.5, -1.0, 2.0], what="theta after calling loss_grad",
+                   hint="Do not modify theta in place.")
+checks.passed("loss_grad")
+
+# %% nbgrader={"grade": true, "grade_id": "test_loss_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of loss_grad (3 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(303)
+with checks.substituted(globals(), sigmoid=_ref.sigmoid,
+                        binary_cross_entropy=_ref.binary_cross_entropy):
+    for _n, _d, _alpha in ((50, 4, 0.0), (37, 6, 0.7), (1, 3, 2.0)):
+        _X = add_intercept(_rng.normal(size=(_n, _d - 1)))
+        _y = _rng.integers(0, 2, size=_n)
+        _theta = _rng.normal(size=_d)
+        _before = _theta.copy()
+        checks.check_close(checks.call(loss_grad, _theta, _X, _y, _alpha),
+                           _ref.loss_grad(_theta, _X, _y, _alpha), rtol=1e-8,
+                           atol=1e-12, what=f"loss_grad with alpha={_alpha}",
+                           hint="The gradient is X.T @ (sigmoid(X @ theta) - y) / n plus "
+                                "alpha * theta on every component but the bias.")
+        checks.check_close(_theta, _before, what="theta after calling loss_grad",
+                           hint="Do not modify theta in place.")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_bias", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **Question (1 point).** Why do we leave the bias $\theta_0$ out of the penalty?
+#
+# ### BEGIN SOLUTION
+# The penalty expresses a preference for a small slope (a smooth decision function),
+# not for any particular position of the boundary. Penalizing the bias pulls the
+# predicted probability towards 0.5 and shifts the boundary towards the origin, so
+# the model would depend on where the origin of the features happens to be, and on
+# unbalanced classes it would be biased towards the wrong base rate. The bias is one
+# parameter, so leaving it free costs nothing in variance.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 4. Gradient descent (3 points)
+#
+# Start from $\theta = 0$ and take `iters` steps
+# $\theta \leftarrow \theta - \eta \nabla J(\theta)$. Return the final $\theta$ and the
+# array of losses, where `losses[i]` is $J$ *after* step `i` (use `loss`).
+
+# %% nbgrader={"grade": false, "grade_id": "logistic_regression", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def logistic_regression(X, y, eta=0.1, iters=1000, alpha=0.0):
+    """Full-batch gradient descent from zeros; returns (theta, losses)."""
+    ### BEGIN SOLUTION
+    theta = np.zeros(X.shape[1])
+    losses = np.empty(iters)
+    for i in range(iters):
+        theta = theta - eta * loss_grad(theta, X, y, alpha)
+        losses[i] = loss(theta, X, y, alpha)
+    return theta, losses
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_logistic_regression", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does logistic_regression take the right steps and record the loss after each?"""
+_theta, _losses = checks.call(logistic_regression, X, y, eta=0.5, iters=1)
+checks.check_close(_theta, -0.5 * (X.T @ (0.5 - y)) / len(y), rtol=1e-9,
+                   what="theta after one step from zero",
+                   hint="Start from zeros and step against the gradient, scaled by eta.")
+checks.check(np.shape(_losses) == (1,),
+             f"losses should have one entry per step, got shape {np.shape(_losses)}.")
+checks.check(_losses[0] < np.log(2.0),
+             "losses[0] should be the loss after the first step, below log(2).")
+_theta, _losses = checks.call(logistic_regression, X, y, iters=50)
+checks.check(np.all(np.diff(_losses) < 0),
+             "With eta=0.1 the loss should decrease at every step on this data.")
+checks.passed("logistic_regression")
+
+# %% nbgrader={"grade": true, "grade_id": "test_logistic_regression", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of logistic_regression (3 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(404)
+with checks.substituted(globals(), sigmoid=_ref.sigmoid,
+                        binary_cross_entropy=_ref.binary_cross_entropy,
+                        loss_grad=_ref.loss_grad, loss=_ref.loss):
+    for _n, _eta, _iters, _alpha in ((60, 0.3, 25, 0.0), (41, 0.05, 40, 0.5)):
+        _X = add_intercept(_rng.normal(size=(_n, 3)))
+        _y = (_X @ _rng.normal(size=4) + _rng.normal(size=_n) > 0).astype(int)
+        _want_theta, _want_losses = _ref.logistic_regression(_X, _y, _eta, _iters,
+                                                             _alpha)
+        _theta, _losses = checks.call(logistic_regression, _X, _y, eta=_eta,
+                                      iters=_iters, alpha=_alpha)
+        checks.check_close(_theta, _want_theta, rtol=1e-8, atol=1e-12,
+                           what=f"theta after {_iters} steps with alpha={_alpha}",
+                           hint="Start from zeros, use eta, iters and alpha as given.")
+        checks.check_close(_losses, _want_losses, rtol=1e-8,
+                           what=f"the {_iters} losses with alpha={_alpha}",
+                           hint="losses[i] is the regularized loss after step i.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Prediction and the decision boundary (2 points)
+#
+# `predict` returns integer labels: 1 where the predicted probability is at least
+# 0.5. With two features, the boundary $\theta_0 + \theta_1 x_1 + \theta_2 x_2 = 0$ is
+# the line $x_2 = a + b x_1$: `decision_boundary` returns `(a, b)`.
+
+# %% nbgrader={"grade": false, "grade_id": "predict", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def predict(X, theta):
+    """Integer 0/1 labels: 1 where sigmoid(X @ theta) >= 0.5."""
+    ### BEGIN SOLUTION
+    return (X @ theta >= 0).astype(int)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does predict return integer labels thresholded at probability 0.5?"""
+_X = np.array([[1.0, 2.0], [1.0, -2.0], [1.0, 0.1]])
+_labels = checks.call(predict, _X, np.array([0.0, 1.0]))
+checks.check_dtype(_labels, np.integer, what="predict's labels",
+                   hint="Convert the boolean result with .astype(int).")
+checks.check_equal(_labels, [1, 0, 1], what="predict's labels",
+                   hint="Predict 1 where sigmoid(X @ theta) >= 0.5.")
+checks.passed("predict")
+
+# %% nbgrader={"grade": true, "grade_id": "test_predict", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of predict (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(505)
+with checks.substituted(globals(), sigmoid=_ref.sigmoid):
+    _X = add_intercept(_rng.normal(size=(200, 2)))
+    _theta = _rng.normal(size=3)
+    checks.check_equal(checks.call(predict, _X, _theta), _ref.predict(_X, _theta),
+                       what="predict's labels on random data",
+                       hint="Predict 1 where sigmoid(X @ theta) >= 0.5, else 0.")
+    _X = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 3.0]])
+    _theta = np.array([1.0, -1.0])
+    checks.check_equal(checks.call(predict, _X, _theta), _ref.predict(_X, _theta),
+                       what="predict's labels on the boundary itself",
+                       hint="A probability of exactly 0.5 is labelled 1.")
+    checks.check_dtype(checks.call(predict, _X, _theta), np.integer,
+                       what="predict's labels")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "decision_boundary", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def decision_boundary(theta):
+    """(intercept, slope) of the line x2 = intercept + slope * x1 where X @ theta = 0."""
+    ### BEGIN SOLUTION
+    return float(-theta[0] / theta[2]), float(-theta[1] / theta[2])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_decision_boundary", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does decision_boundary return the (intercept, slope) of the zero-logit line?"""
+_ab = checks.call(decision_boundary, np.array([1.0, 2.0, 4.0]))
+checks.check(len(_ab) == 2, "decision_boundary should return two numbers.")
+checks.check_close(_ab, [-0.25, -0.5], rtol=1e-12,
+                   what="decision_boundary([1, 2, 4])",
+                   hint="Solve theta0 + theta1*x1 + theta2*x2 = 0 for x2; return "
+                        "(intercept, slope) in that order.")
+checks.passed("decision_boundary")
+
+# %% nbgrader={"grade": true, "grade_id": "test_decision_boundary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of decision_boundary (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(606)
+for _theta in _rng.normal(size=(5, 3)):
+    checks.check_close(checks.call(decision_boundary, _theta),
+                       _ref.decision_boundary(_theta), rtol=1e-10,
+                       what="decision_boundary of a random theta",
+                       hint="Solve theta0 + theta1*x1 + theta2*x2 = 0 for x2.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 6. Training on the toy data
+#
+# Fit the model, draw the boundary over the data, and look at how the loss and the
+# parameters move during training.
+
+# %% nbgrader={"grade": false, "grade_id": "train", "locked": true, "schema_version": 3, "solution": false, "task": false}
+theta, losses = logistic_regression(X, y, eta=0.1, iters=1000)
+accuracy = np.mean(predict(X, theta) == y)
+print(f"theta = {np.round(theta, 3)}, final loss {losses[-1]:.4f}, "
+      f"training accuracy {accuracy:.1%}")
+plots.decision_boundary_plot(
+    X_points, y, {"gradient descent": decision_boundary(theta)},
+    title="Decision boundary after 1000 steps",
+)
+
+# %% nbgrader={"grade": false, "grade_id": "curves", "locked": true, "schema_version": 3, "solution": false, "task": false}
+path = [np.zeros(3)]
+for _ in range(300):
+    path.append(path[-1] - 0.1 * loss_grad(path[-1], X, y))
+plots.trajectories(np.array(path), names=["theta0 (bias)", "theta1", "theta2"],
+                   title="Parameters during gradient descent (eta = 0.1)")
+
+# %%
+plots.loss_curve(losses, title="Training loss", xlab="gradient-descent step",
+                 ylab="loss (mean cross-entropy, nats)")
+
+# %% [markdown]
+# ## 7. Comparison with scikit-learn
+#
+# scikit-learn's `LogisticRegression` minimises
+# $C \sum_i \ell_i + \frac{1}{2}\|w\|^2$ and leaves the intercept out of the penalty.
+# Dividing by $Cn$ gives our loss with $\alpha = 1/(Cn)$. Both should find the same
+# minimum; gradient descent needs enough steps to get there.
+
+# %% nbgrader={"grade": false, "grade_id": "sklearn", "locked": true, "schema_version": 3, "solution": false, "task": false}
+alpha = 0.01
+theta_gd, _ = logistic_regression(X, y, eta=1.0, iters=3000, alpha=alpha)
+sk = LogisticRegression(C=1.0 / (alpha * len(y)), tol=1e-10, max_iter=10_000)
+sk.fit(X_points, y)
+theta_sk = np.concatenate([sk.intercept_, sk.coef_.ravel()])
+print(pd.DataFrame({"gradient descent": theta_gd, "scikit-learn": theta_sk},
+                   index=["theta0", "theta1", "theta2"]).round(5))
+print(f"largest difference: {np.max(np.abs(theta_gd - theta_sk)):.2e}")
+plots.decision_boundary_plot(
+    X_points, y,
+    {"gradient descent": decision_boundary(theta_gd),
+     "scikit-learn": decision_boundary(theta_sk)},
+    title=f"Both boundaries, alpha = {alpha}",
+)
+
+# %% [markdown]
+# ## 8. Separable data
+#
+# Move the classes far apart, so that a line separates them perfectly, and watch the
+# size of $\theta$ as training goes on, with and without the penalty.
+
+# %% nbgrader={"grade": false, "grade_id": "separable", "locked": true, "schema_version": 3, "solution": false, "task": false}
+Xs_points, ys = two_gaussians(200, distance=8.0, rng=1)
+Xs = add_intercept(Xs_points)
+norms = {}
+for a in (0.0, 0.01):
+    th, path = np.zeros(3), []
+    for _ in range(2000):
+        th = th - 1.0 * loss_grad(th, Xs, ys, a)
+        path.append(np.linalg.norm(th))
+    norms[f"alpha = {a}"] = np.array(path)
+plots.loss_curve(norms, title="Size of theta on separable data",
+                 xlab="gradient-descent step", ylab="||theta||")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_separable", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Question (2 points).** What happens to $\theta$ when the data are linearly
+# separable, and why? Give one fix, and say what it changes in the solution.
+#
+# ### BEGIN SOLUTION
+# If a direction $w$ separates the classes, scaling $\theta$ up along it makes every
+# probability closer to its label, so the loss keeps decreasing towards 0 as
+# $\|\theta\| \to \infty$: there is no minimiser, and gradient descent lets the norm
+# grow without bound (slowly, about logarithmically in the number of steps) while the
+# boundary direction settles. The predicted probabilities become overconfident (0 or
+# 1). Fixes: an L2 penalty $\frac{\alpha}{2}\|\theta_{1:}\|^2$ makes the loss strongly
+# convex in the weights, so a finite minimiser exists and the norm levels off (as in
+# the plot); early stopping has a similar effect.
+# ### END SOLUTION

@@ -1,0 +1,231 @@
+"""Right and wrong answers to the graded functions of logistic_regression.
+
+A function named ``<graded function>__correct_<how>`` is a correct answer written
+differently from the reference: the hidden tests must give it every point. One named
+``<graded function>__wrong_<mistake>`` is a plausible student mistake: the hidden
+tests must give it none. Each is pasted, renamed, into the answer cell of a release
+notebook and graded by nbgrader (tests/test_hidden_tests.py). Bodies use only what the
+notebook has imported (``np``) and the other graded functions by name.
+
+``DEMO`` names the mistaken demo submissions that ``python -m kit submissions``
+writes into submitted/: student id -> the variants it uses.
+"""
+
+import numpy as np
+
+# Names the variants call, as they exist in the notebook's namespace.
+from lib.logistic import binary_cross_entropy, loss, loss_grad, sigmoid
+
+DEMO = {
+    "overflowing-sigmoid": ["sigmoid__wrong_overflow"],
+    "regularized-bias": ["loss_grad__wrong_regularized_bias"],
+    "gradient-sum": ["loss_grad__wrong_sum_not_mean"],
+    "loss-before-step": ["logistic_regression__wrong_loss_before_step"],
+}
+
+
+# --- sigmoid
+
+def sigmoid__correct_tanh(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def sigmoid__correct_clipped_loop(z):
+    import math
+
+    z = np.asarray(z, dtype=float)
+    out = np.empty(z.shape)
+    for i, v in np.ndenumerate(z):
+        v = min(max(v, -700.0), 700.0)
+        out[i] = 1.0 / (1.0 + math.exp(-v))
+    return out if out.ndim else float(out)
+
+
+def sigmoid__wrong_overflow(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid__wrong_where_both_branches(z):
+    return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))
+
+
+def sigmoid__wrong_sign(z):
+    z = np.clip(np.asarray(z, dtype=float), -500, 500)
+    return 1.0 / (1.0 + np.exp(z))
+
+
+# --- binary_cross_entropy
+
+def binary_cross_entropy__correct_loop(output, target, eps=1e-15):
+    import math
+
+    total = 0.0
+    for p, t in zip(np.ravel(output), np.ravel(target), strict=True):
+        p = min(max(p, eps), 1 - eps)
+        total -= math.log(p) if t == 1 else math.log(1 - p)
+    return total / np.size(target)
+
+
+def binary_cross_entropy__correct_add_eps(output, target, eps=1e-15):
+    output = np.asarray(output, dtype=float)
+    return -np.mean(target * np.log(output + eps) + (1 - target) * np.log(1 - output
+                                                                         + eps))
+
+
+def binary_cross_entropy__wrong_no_eps(output, target, eps=1e-15):
+    return -np.mean(target * np.log(output) + (1 - target) * np.log(1 - output))
+
+
+def binary_cross_entropy__wrong_sum(output, target, eps=1e-15):
+    p = np.clip(output, eps, 1 - eps)
+    return -np.sum(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+def binary_cross_entropy__wrong_sign(output, target, eps=1e-15):
+    p = np.clip(output, eps, 1 - eps)
+    return np.mean(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+def binary_cross_entropy__wrong_ignores_eps(output, target, eps=1e-15):
+    p = np.clip(output, 1e-15, 1 - 1e-15)
+    return -np.mean(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+# --- loss_grad
+
+def loss_grad__correct_loop(theta, X, y, alpha=0.0):
+    n, d = X.shape
+    grad = np.zeros(d)
+    for i in range(n):
+        grad += (sigmoid(X[i] @ theta) - y[i]) * X[i]
+    grad /= n
+    for j in range(1, d):
+        grad[j] += alpha * theta[j]
+    return grad
+
+
+def loss_grad__correct_mask(theta, X, y, alpha=0.0):
+    mask = np.ones_like(theta)
+    mask[0] = 0.0
+    return np.mean((sigmoid(X @ theta) - y)[:, None] * X, axis=0) + alpha * mask * theta
+
+
+def loss_grad__wrong_regularized_bias(theta, X, y, alpha=0.0):
+    return X.T @ (sigmoid(X @ theta) - y) / len(y) + alpha * theta
+
+
+def loss_grad__wrong_sign(theta, X, y, alpha=0.0):
+    grad = X.T @ (y - sigmoid(X @ theta)) / len(y)
+    grad[1:] += alpha * theta[1:]
+    return grad
+
+
+def loss_grad__wrong_sum_not_mean(theta, X, y, alpha=0.0):
+    grad = X.T @ (sigmoid(X @ theta) - y)
+    grad[1:] += alpha * theta[1:]
+    return grad
+
+
+def loss_grad__wrong_mutates_theta(theta, X, y, alpha=0.0):
+    reg = theta
+    reg[0] = 0.0
+    return X.T @ (sigmoid(X @ theta) - y) / len(y) + alpha * reg
+
+
+# --- logistic_regression
+
+def logistic_regression__correct_list(X, y, eta=0.1, iters=1000, alpha=0.0):
+    theta = np.zeros(X.shape[1])
+    losses = []
+    for _ in range(iters):
+        theta -= eta * loss_grad(theta, X, y, alpha)
+        losses.append(loss(theta, X, y, alpha))
+    return theta, np.array(losses)
+
+
+def logistic_regression__correct_inline_loss(X, y, eta=0.1, iters=1000, alpha=0.0):
+    theta = np.zeros(X.shape[1])
+    losses = np.zeros(iters)
+    for i in range(iters):
+        theta = theta - eta * loss_grad(theta, X, y, alpha)
+        p = sigmoid(X @ theta)
+        losses[i] = (binary_cross_entropy(p, y)
+                     + alpha / 2 * np.dot(theta[1:], theta[1:]))
+    return theta, losses
+
+
+def logistic_regression__wrong_loss_before_step(X, y, eta=0.1, iters=1000, alpha=0.0):
+    theta = np.zeros(X.shape[1])
+    losses = np.zeros(iters)
+    for i in range(iters):
+        losses[i] = loss(theta, X, y, alpha)
+        theta = theta - eta * loss_grad(theta, X, y, alpha)
+    return theta, losses
+
+
+def logistic_regression__wrong_ignores_alpha(X, y, eta=0.1, iters=1000, alpha=0.0):
+    theta = np.zeros(X.shape[1])
+    losses = np.zeros(iters)
+    for i in range(iters):
+        theta = theta - eta * loss_grad(theta, X, y)
+        losses[i] = loss(theta, X, y)
+    return theta, losses
+
+
+def logistic_regression__wrong_ascent(X, y, eta=0.1, iters=1000, alpha=0.0):
+    theta = np.zeros(X.shape[1])
+    losses = np.zeros(iters)
+    for i in range(iters):
+        theta = theta + eta * loss_grad(theta, X, y, alpha)
+        losses[i] = loss(theta, X, y, alpha)
+    return theta, losses
+
+
+# --- predict
+
+def predict__correct_probability(X, theta):
+    return np.where(sigmoid(X @ theta) >= 0.5, 1, 0)
+
+
+def predict__correct_loop(X, theta):
+    return np.array([1 if x @ theta >= 0 else 0 for x in X], dtype=np.int64)
+
+
+def predict__wrong_strict(X, theta):
+    return (X @ theta > 0).astype(int)
+
+
+def predict__wrong_probabilities(X, theta):
+    return sigmoid(X @ theta)
+
+
+def predict__wrong_threshold_on_logits(X, theta):
+    return (X @ theta >= 0.5).astype(int)
+
+
+# --- decision_boundary
+
+def decision_boundary__correct_tuple_of_arrays(theta):
+    a = -theta[0] / theta[2]
+    b = -theta[1] / theta[2]
+    return np.array([a, b])
+
+
+def decision_boundary__correct_two_points(theta):
+    # Two points on the line, then its intercept and slope.
+    x1 = np.array([0.0, 1.0])
+    x2 = -(theta[0] + theta[1] * x1) / theta[2]
+    return x2[0], x2[1] - x2[0]
+
+
+def decision_boundary__wrong_sign(theta):
+    return theta[0] / theta[2], theta[1] / theta[2]
+
+
+def decision_boundary__wrong_swapped(theta):
+    return -theta[1] / theta[2], -theta[0] / theta[2]
+
+
+def decision_boundary__wrong_divides_by_theta1(theta):
+    return -theta[0] / theta[1], -theta[2] / theta[1]
+
