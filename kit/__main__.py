@@ -1,16 +1,19 @@
-"""Command line of the course kit: ``python -m kit <command>``."""
+"""Command line of the course kit: ``python -m kit [--course DIR] <command>``."""
 
 import argparse
 import sys
+from pathlib import Path
 
-from kit import build, demo, grade
-from kit.course import KitError
+from kit import bench, build, demo, grade
+from kit.course import ROOT, Course, KitError
 
-COMMANDS = {"build": build, "grade": grade, "submissions": demo}
+COMMANDS = {"build": build, "grade": grade, "submissions": demo, "bench": bench}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
+    parser.add_argument("--course", type=Path, default=ROOT,
+                        help="the course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
@@ -18,7 +21,7 @@ def main(argv=None):
         module.add_arguments(p)
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command].main(args) or 0
+        return COMMANDS[args.command].main(args, Course(args.course.resolve())) or 0
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

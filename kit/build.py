@@ -18,6 +18,7 @@ Then ``release/library/`` is written: the student build of ``lib/`` (see
 :mod:`kit.studentlib`).
 """
 
+import re
 import shutil
 import tempfile
 import time
@@ -49,6 +50,8 @@ FOLDER_README = {
     "source notebook executed from a clean kernel, with its plots. They hold the "
     "hidden tests: never give them to students.\n",
 }
+
+ADDRESS = re.compile(r" at 0x[0-9a-f]+>")
 
 # Seconds a single cell of a solution notebook may run before the build fails.
 CELL_TIMEOUT = 300
@@ -100,10 +103,30 @@ def generate_solution(course, assignment):
         except Exception as exc:  # the message names the failing cell
             raise KitError(f"{course.source_notebook(assignment)}: the reference "
                            f"solution does not run: {exc}") from exc
-    for cell in nb.cells:  # execution counts and timings only make diffs noisy
+    for cell in nb.cells:  # timings only make diffs noisy
         cell.metadata.pop("execution", None)
+    stable_outputs(nb)
     write_notebook(stamp(nb, "solutions", assignment),
                    course.solutions / assignment / f"{assignment}.ipynb")
+
+
+def stable_outputs(nb):
+    """Make outputs depend on the notebook only, so that rebuilding an unchanged
+    notebook changes no byte of it: the random element ids lets-plot writes into
+    each SVG become ids derived from the cell's position, and memory addresses in
+    object reprs are masked."""
+    for i, cell in enumerate(nb.cells):
+        for j, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = ADDRESS.sub(">", data["text/plain"])
+            svg = data.get("text/html")
+            if svg:
+                ids = dict.fromkeys(re.findall(r'\bid="([^"]+)"', svg))
+                for k, old in enumerate(ids):
+                    svg = re.sub(rf"\b{re.escape(old)}\b", f"c{i}o{j}i{k}", svg)
+                data["text/html"] = svg
+    return nb
 
 
 def check_metadata(course, assignment):
@@ -143,8 +166,8 @@ def build(course=None, assignments=None, log=print):
     return times
 
 
-def main(args):
-    build(assignments=args.assignments or None)
+def main(args, course):
+    build(course, assignments=args.assignments or None)
 
 
 def add_arguments(parser):

@@ -3,6 +3,7 @@
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -139,3 +140,18 @@ def strip_solution_markers(source):
         line for line in source.splitlines(keepends=True)
         if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
     )
+
+
+def copy_course(src, dst, submissions=True):
+    """Copy what a build and a grading run read (no outputs) into ``dst``.
+
+    Used to build and grade in a scratch directory without touching ``src``.
+    """
+    src, dst = Path(src), Path(dst)
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    parts = ["source", "lib", "tests/variants"] + (["submitted"] if submissions else [])
+    for part in parts:
+        if (src / part).is_dir():
+            shutil.copytree(src / part, dst / part, ignore=ignore, dirs_exist_ok=True)
+    shutil.copy2(src / "nbgrader_config.py", dst / "nbgrader_config.py")
+    return Course(dst)

@@ -22,7 +22,6 @@ import shutil
 import nbformat
 
 from kit.course import (
-    Course,
     KitError,
     is_answer_cell,
     nbgrader_meta,
@@ -92,29 +91,56 @@ def answer_cell_ids(nb):
 def demo_notebooks(course, assignment):
     """``{student: notebook}`` of the demo submissions of one assignment."""
     release = release_notebook(course, assignment)
-    reference = reference_answers(course, assignment)
-    found = {"reference": fill(release, reference), "untouched": fill(release, {})}
+    found = {"reference": fill(release, reference_answers(course, assignment)),
+             "untouched": fill(release, {})}
     module = load_variants(course, assignment)
     for student, names in (getattr(module, "DEMO", {}) if module else {}).items():
-        answers = dict(reference)
-        for name in names:
-            answers[name.split("__")[0]] = variant_source(module, name)
-        found[student] = fill(release, answers)
+        found[student] = with_variants(
+            course, assignment, {name.split("__")[0]: name for name in names})
     return found
+
+
+def write_submission(course, student, assignment, nb):
+    """Write ``nb`` as the only file of ``submitted/<student>/<assignment>/``."""
+    folder = course.submitted / student / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    write_notebook(nb, folder / f"{assignment}.ipynb")
+
+
+def with_variants(course, assignment, chosen):
+    """The reference submission with graded functions replaced by named variants:
+    ``chosen`` maps function names to variant names of tests/variants/."""
+    module = load_variants(course, assignment)
+    answers = reference_answers(course, assignment)
+    answers.update({f: variant_source(module, v) for f, v in chosen.items()})
+    return fill(release_notebook(course, assignment), answers)
+
+
+def variant_plan(course, assignment):
+    """``{student: {function: variant}}``: submission k uses the k-th correct (or
+    wrong) variant of every graded function that has one, the reference elsewhere."""
+    module = load_variants(course, assignment)
+    functions = answer_cell_ids(release_notebook(course, assignment))
+    plan = {}
+    for kind in ("correct", "wrong"):
+        per_function = {f: variants_of(module, f, kind) for f in functions}
+        for k in range(max(len(v) for v in per_function.values())):
+            plan[f"variant-{kind}-{k + 1}"] = {
+                f: names[k] for f, names in per_function.items() if k < len(names)
+            }
+    return plan
 
 
 def write_submissions(course, log=print):
     for assignment in course.assignments():
         for student, nb in demo_notebooks(course, assignment).items():
-            folder = course.submitted / student / assignment
-            if folder.exists():
-                shutil.rmtree(folder)
-            write_notebook(nb, folder / f"{assignment}.ipynb")
+            write_submission(course, student, assignment, nb)
             log(f"submitted/{student}/{assignment}/ written")
 
 
-def main(args):
-    write_submissions(Course())
+def main(args, course):
+    write_submissions(course)
 
 
 def add_arguments(parser):

@@ -75,8 +75,8 @@ def run(course=None, rebuild=False, log=print):
     return df
 
 
-def main(args):
-    run(rebuild=args.build)
+def main(args, course):
+    run(course, rebuild=args.build)
 
 
 def add_arguments(parser):

@@ -143,6 +143,8 @@ checks.passed("binary_cross_entropy")
 # %% nbgrader={"grade": true, "grade_id": "test_binary_cross_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of binary_cross_entropy (2 points): they run when the notebook is graded."""
 ### BEGIN HIDDEN TESTS
+# Near 0 and 1 the tolerance is 1e-4: 1 - eps is not exact in floating point, so
+# clipping and adding eps differ by about 1e-5 relative, and both are correct.
 from lib import logistic as _ref
 
 _rng = np.random.default_rng(202)
@@ -155,11 +157,11 @@ checks.check_close(checks.call(binary_cross_entropy, _p, _t),
 _p = np.array([0.0, 1.0, 0.0, 1.0, 0.3])
 _t = np.array([0, 1, 1, 0, 1])
 checks.check_close(checks.call(binary_cross_entropy, _p, _t),
-                   _ref.binary_cross_entropy(_p, _t), rtol=1e-6,
+                   _ref.binary_cross_entropy(_p, _t), rtol=1e-4,
                    what="the BCE with probabilities exactly 0 and 1",
                    hint="Clip the probabilities to [eps, 1 - eps].")
 checks.check_close(checks.call(binary_cross_entropy, _p, _t, eps=1e-6),
-                   _ref.binary_cross_entropy(_p, _t, eps=1e-6), rtol=1e-6,
+                   _ref.binary_cross_entropy(_p, _t, eps=1e-6), rtol=1e-4,
                    what="the BCE with eps=1e-6", hint="Use the eps argument.")
 ### END HIDDEN TESTS
 
@@ -229,8 +231,8 @@ _y = np.array([1, 0, 0, 1])
 checks.check_close(checks.call(loss_grad, np.zeros(3), _X, _y),
                    _X.T @ (0.5 - _y) / 4, rtol=1e-9,
                    what="loss_grad at theta = 0",
-                   hint="At theta = 0 every probability is 0.5, so the gradient is "
-                        "X.T @ (0.5 - y) / n: check the sign and that you divide by n.")
+                   hint="At theta = 0 every probability is 0.5: check the sign of "
+                        "the residual and that you average over the n examples.")
 _theta = np.array([0.5, -1.0, 2.0])
 _g0 = checks.call(loss_grad, _theta, _X, _y)
 _g1 = checks.call(loss_grad, _theta, _X, _y, alpha=0.1)
@@ -258,8 +260,9 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
         checks.check_close(checks.call(loss_grad, _theta, _X, _y, _alpha),
                            _ref.loss_grad(_theta, _X, _y, _alpha), rtol=1e-8,
                            atol=1e-12, what=f"loss_grad with alpha={_alpha}",
-                           hint="The gradient is X.T @ (sigmoid(X @ theta) - y) / n plus "
-                                "alpha * theta on every component but the bias.")
+                           hint="loss_grad should be the gradient of the mean "
+                                "cross-entropy plus alpha/2 * ||theta[1:]||^2, whose "
+                                "penalty leaves the bias out.")
         checks.check_close(_theta, _before, what="theta after calling loss_grad",
                            hint="Do not modify theta in place.")
 ### END HIDDEN TESTS

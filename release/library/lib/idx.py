@@ -17,16 +17,16 @@ Data type codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
 distributed gzip-compressed.
 """
 
+# The student build of the library removes the body of the functions listed in
+# ``__withheld__``: students write their own idx parser in an assignment.
+__withheld__ = ["read_idx"]
+
 import gzip
 import math
 import zlib
 from pathlib import Path
 
 import numpy as np
-
-# The student build of the library removes the body of the functions listed in
-# ``__withheld__``: students write their own idx parser in an assignment.
-__withheld__ = ["read_idx"]
 
 # Data type code -> big-endian numpy dtype, as defined by the idx format.
 _IDX_DTYPES = {

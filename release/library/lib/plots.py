@@ -10,6 +10,7 @@ a notebook so that plots are shown as static SVG, and use `to_svg` or
 
 import html
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +184,11 @@ def decision_boundary_plot(
 
 
 def trajectories(
-    thetas, *, names=None, title="Parameter trajectories", xlab="step",
+    thetas,
+    *,
+    names=None,
+    title="Parameter trajectories",
+    xlab="step",
     ylab="parameter value",
 ):
     """Plot each parameter's value over the steps of an optimiser.
@@ -311,9 +316,7 @@ def confusion_matrix_plot(y_true, y_pred, *, labels=None, title="Confusion matri
         + geom_tile(aes(fill="count"), color="white", size=0.5)
         + geom_text(aes(label="count", color="text"), size=8 if k <= 5 else 6)
         + scale_fill_gradient(low="#f7fbff", high="#08306b", name="count")
-        + scale_color_manual(
-            values={"light": "white", "dark": "#222222"}, guide="none"
-        )
+        + scale_color_manual(values={"light": "white", "dark": "#222222"}, guide="none")
         + scale_x_discrete(limits=names, expand=[0, 0])
         + scale_y_discrete(limits=names[::-1], expand=[0, 0])
         + labs(title=title, x="predicted label", y="true label")
@@ -381,12 +384,11 @@ def digit_grid(images, labels=None, *, ncol=10, shape=None, title="Digits"):
         raise ValueError(
             f"shape {tuple(shape)} does not match images of shape {images.shape}."
         )
-    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol <= 0:
+    if isinstance(ncol, bool) or not isinstance(ncol, numbers.Integral) or ncol < 1:
         raise ValueError(f"ncol must be a positive integer, got {ncol!r} instead.")
     if labels is not None and len(labels) != n:
         raise ValueError(
-            f"labels must have {n} entries (one per image), got {len(labels)} "
-            "instead."
+            f"labels must have {n} entries (one per image), got {len(labels)} instead."
         )
     images = images.reshape(n, rows, cols)
 
@@ -441,7 +443,8 @@ def bar_chart(values, *, title, xlab, ylab):
     Parameters
     ----------
     values : dict of str to float
-        The numbers, by name.
+        The numbers, by name (anything ``dict()`` accepts, e.g. a pandas
+        Series).
     title : str
         Plot title.
     xlab : str
@@ -458,6 +461,7 @@ def bar_chart(values, *, title, xlab, ylab):
     ValueError
         If ``values`` is empty or a value is not a finite number.
     """
+    values = dict(values)
     if not values:
         raise ValueError("values must be a non-empty dict of name -> number.")
     names = [str(k) for k in values]
@@ -505,7 +509,8 @@ def to_svg(plot):
     -------
     svg : str
         The ``<svg>`` element, self-contained (styles inline, images as data
-        URIs), without JavaScript.
+        URIs), without JavaScript. Its element ids are random, so two renderings
+        of the same plot differ in those ids only.
 
     Raises
     ------
@@ -569,4 +574,3 @@ def save_html(plots, path, *, title="Plots"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
-

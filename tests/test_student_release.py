@@ -1,0 +1,146 @@
+"""SPEC R1: does anything a student receives hold a solution, a hidden test or the
+reference of a graded function?"""
+
+import ast
+import textwrap
+
+import nbformat
+from nbclient import NotebookClient
+
+from kit import demo
+from kit.course import HIDDEN_REGION, SOLUTION_REGION
+from kit.studentlib import graded_names, strip_functions
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def release_texts(repo):
+    """``{path: text}`` of every file in release/."""
+    return {p: p.read_text(encoding="utf-8") for p in repo.release.rglob("*")
+            if p.is_file()}
+
+
+def secret_lines(repo):
+    """Distinctive lines of the solution regions and hidden tests of source/ that
+    do not also stand outside them (a public check may share a hint with a hidden
+    test)."""
+    lines, public = set(), set()
+    for assignment in repo.assignments():
+        nb = nbformat.read(repo.source_notebook(assignment), as_version=4)
+        for cell in nb.cells:
+            rest = cell.source
+            for region in (SOLUTION_REGION, HIDDEN_REGION):
+                for block in region.findall(cell.source):
+                    lines.update(line.strip() for line in block.splitlines()
+                                 if len(line.strip()) >= 24 and "###" not in line)
+                rest = region.sub("", rest)
+            public.update(line.strip() for line in rest.splitlines())
+    return lines - public
+
+
+def test_release_has_no_solution_or_hidden_test_markers(repo):
+    for path, text in release_texts(repo).items():
+        for marker in MARKERS:
+            assert marker not in text, f"{path} contains '{marker}'"
+
+
+def test_release_has_no_line_of_a_solution_or_hidden_test(repo):
+    secrets = secret_lines(repo)
+    assert len(secrets) > 50  # the check below must have something to look for
+    for path, text in release_texts(repo).items():
+        if path.suffix == ".ipynb":  # compare cell sources, not JSON-escaped text
+            nb = nbformat.reads(text, as_version=4)
+            text = "\n".join(c.source for c in nb.cells)
+        found = {line for line in secrets if line in text}
+        assert not found, f"{path} contains solution or hidden-test lines: {found}"
+
+
+def test_release_holds_only_notebooks_and_the_student_library(repo):
+    for path in release_texts(repo):
+        rel = path.relative_to(repo.release)
+        assert (rel.suffix == ".ipynb" or rel.parts[0] == "library"
+                or rel.name == "README.md"), f"unexpected file in release/: {rel}"
+
+
+def test_student_library_withholds_every_graded_function(repo):
+    names = set(graded_names(repo))
+    assert {"sigmoid", "loss_grad", "logistic_regression"} <= names
+    stubs = {}
+    for path in (repo.release / "library" / "lib").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef):
+                stubs[node.name] = node
+    for name in names | {"read_idx"}:
+        node = stubs.get(name)
+        if node is None:  # graded in a notebook, with no reference in lib/
+            continue
+        body = node.body
+        assert len(body) == 1 and isinstance(body[0], ast.Raise), (
+            f"{name} in the student library has a body or a docstring")
+        assert ast.unparse(body[0].exc).startswith("NotImplementedError(")
+
+
+def test_student_library_keeps_everything_else(repo):
+    """Are the non-graded helpers the notebooks need still whole?"""
+    text = (repo.release / "library" / "lib" / "data.py").read_text()
+    assert "def two_gaussians" in text and "NotImplementedError" not in text.split(
+        "def two_gaussians")[1].split("\ndef ")[0]
+    for module in ("checks", "plots", "data", "idx", "logistic"):
+        assert (repo.release / "library" / "lib" / f"{module}.py").is_file()
+
+
+def test_strip_functions_keeps_signature_comments_and_other_code():
+    text = textwrap.dedent('''\
+        """Module."""
+        __withheld__ = ["hidden"]
+
+        # a comment that stays
+        def graded(a,
+                   b=1):
+            """Formula: a + b."""
+            return a + b  # gone
+
+
+        def helper(x):
+            return 2 * x
+
+
+        def hidden():
+            return 42
+    ''')
+    out = strip_functions(text, {"graded"})
+    assert "# a comment that stays" in out
+    assert "def graded(a,\n           b=1):" in out
+    assert "a + b" not in out and "return 42" not in out
+    assert "return 2 * x" in out
+    namespace = {}
+    exec(out, namespace)
+    assert namespace["helper"](2) == 4
+    for name in ("graded", "hidden"):
+        try:
+            namespace[name](1) if name == "graded" else namespace[name]()
+        except NotImplementedError as exc:
+            assert "withheld from the student library" in str(exc)
+        else:
+            raise AssertionError(f"{name} did not raise")
+
+
+def test_a_correct_submission_passes_every_public_check_with_the_student_library(
+        repo, monkeypatch):
+    """Can a student who writes correct answers work with only what they receive?
+
+    The reference answers run in a kernel that imports the student build of lib/
+    (release/library, first on PYTHONPATH) from a folder holding only the release.
+    """
+    monkeypatch.setenv("PYTHONPATH", str(repo.release / "library"))
+    for assignment in repo.assignments():
+        nb = demo.demo_notebooks(repo, assignment)["reference"]
+        nb.cells.insert(0, nbformat.v4.new_code_cell(
+            "import lib\nassert '/release/library/' in lib.__file__, lib.__file__"))
+        # Raises CellExecutionError, naming the cell, on the first error.
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={
+            "metadata": {"path": str(repo.release / assignment)}}).execute()
+        passed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                         for o in c.outputs)
+        assert passed.count("public checks passed") == len(
+            demo.answer_cell_ids(nb))
