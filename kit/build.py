@@ -31,6 +31,7 @@ from kit.course import (
     KitError,
     nbgrader_meta,
     read_text_notebook,
+    tool_env,
     write_notebook,
 )
 from kit.studentlib import build_student_lib
@@ -85,10 +86,11 @@ def generate_release(course, assignment):
 
 
 def execute_notebook(nb, workdir, timeout=CELL_TIMEOUT):
-    """Execute ``nb`` in place in a fresh kernel running in ``workdir``."""
+    """Execute ``nb`` in place in a fresh kernel running in ``workdir``, in grading
+    mode (the environment of :func:`kit.course.tool_env`)."""
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}})
-    client.execute()
+    client.execute(env=tool_env())
     return nb
 
 

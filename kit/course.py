@@ -24,6 +24,10 @@ HIDDEN_REGION = re.compile(
 )
 
 
+# Set in every kernel the kit starts: notebooks run in grading mode (lib.data).
+GRADING_ENV = {"KIT_GRADING": "1"}
+
+
 class KitError(Exception):
     """An error the user can fix; the command prints it and exits non-zero."""
 
@@ -89,7 +93,7 @@ class Course:
 def tool_env():
     """The environment for nbgrader: this interpreter's scripts come first on PATH
     (nbgrader runs ``alembic`` by name, and kernels must import ``lib``)."""
-    env = dict(os.environ)
+    env = dict(os.environ, **GRADING_ENV)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
     return env
 
@@ -142,14 +146,16 @@ def strip_solution_markers(source):
     )
 
 
-def copy_course(src, dst, submissions=True):
+def copy_course(src, dst, submissions=True, assignments=None):
     """Copy what a build and a grading run read (no outputs) into ``dst``.
 
-    Used to build and grade in a scratch directory without touching ``src``.
+    Used to build and grade in a scratch directory without touching ``src``;
+    ``assignments`` (names) restricts the copy of source/ to those assignments.
     """
     src, dst = Path(src), Path(dst)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    parts = ["source", "lib", "tests/variants"] + (["submitted"] if submissions else [])
+    parts = ["lib", "tests/variants"] + (["submitted"] if submissions else [])
+    parts += [f"source/{a}" for a in assignments or Course(src).assignments()]
     for part in parts:
         if (src / part).is_dir():
             shutil.copytree(src / part, dst / part, ignore=ignore, dirs_exist_ok=True)

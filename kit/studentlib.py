@@ -48,6 +48,7 @@ packages = ["lib"]
 # grading tooling.
 STUDENT_DEPENDENCIES = [
     "numpy", "scipy", "pandas", "scikit-learn", "lets-plot", "mlxtend", "tqdm",
+    "autograd",
 ]
 
 
