@@ -436,7 +436,8 @@ path = [np.zeros(3)]
 for _ in range(300):
     path.append(path[-1] - 0.1 * loss_grad(path[-1], X, y))
 plots.trajectories(np.array(path), names=["theta0 (bias)", "theta1", "theta2"],
-                   title="Parameters during gradient descent (eta = 0.1)")
+                   title="Parameters during gradient descent (eta = 0.1)",
+                   xlab="gradient-descent step")
 
 # %%
 plots.loss_curve(losses, title="Training loss", xlab="gradient-descent step",
