@@ -112,12 +112,27 @@ def generate_solution(course, assignment):
                    course.solutions / assignment / f"{assignment}.ipynb")
 
 
+def coalesce_streams(outputs):
+    """Join consecutive stream outputs of the same stream (stdout or stderr)."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (output.output_type == "stream" and previous is not None
+                and previous.output_type == "stream" and previous.name == output.name):
+            previous.text += output.text
+        else:
+            joined.append(output)
+    return joined
+
+
 def stable_outputs(nb):
     """Make outputs depend on the notebook only, so that rebuilding an unchanged
     notebook changes no byte of it: the random element ids lets-plot writes into
-    each SVG become ids derived from the cell's position, and memory addresses in
-    object reprs are masked."""
+    each SVG become ids derived from the cell's position, memory addresses in
+    object reprs are masked, and a stream printed in several messages is joined."""
     for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
         for j, output in enumerate(cell.get("outputs", [])):
             data = output.get("data", {})
             if "text/plain" in data:

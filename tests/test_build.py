@@ -96,3 +96,21 @@ def test_build_fails_clearly_when_the_reference_solution_breaks(built, tmp_path)
     build.sync_source(course, "logistic_regression")
     with pytest.raises(KitError, match="logistic_regression.ipynb: the reference"):
         build.generate_solution(course, "logistic_regression")
+
+
+def test_stable_outputs_remove_what_changes_between_identical_runs():
+    """Do two executions of the same cells give the same bytes?"""
+    def executed(svg_id, address, split):
+        cell = nbformat.v4.new_code_cell("x")
+        text = ["done", "\n"] if split else ["done\n"]
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t)
+                        for t in text]
+        cell.outputs.append(nbformat.v4.new_output("display_data", data={
+            "text/html": f'<svg id="{svg_id}"><style>#{svg_id} .a{{}}</style></svg>',
+            "text/plain": f"<PlotSpec at {address}>"}))
+        nb = nbformat.v4.new_notebook(cells=[cell])
+        return nbformat.writes(build.stable_outputs(nb))
+
+    first = executed("pZo03wc", "0x7fe98e433910", split=False)
+    assert first == executed("pUeMq5K", "0x7f9ce38b7f10", split=True)
+    assert "pZo03wc" not in first and "0x7fe9" not in first
