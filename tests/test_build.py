@@ -101,7 +101,7 @@ def test_build_fails_clearly_when_the_reference_solution_breaks(built, tmp_path)
 def test_stable_outputs_remove_what_changes_between_identical_runs():
     """Do two executions of the same cells give the same bytes?"""
     def executed(svg_id, address, split):
-        cell = nbformat.v4.new_code_cell("x")
+        cell = nbformat.v4.new_code_cell("x", id="c")
         text = ["done", "\n"] if split else ["done\n"]
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t)
                         for t in text]
