@@ -21,8 +21,10 @@ import nbformat
 from kit import build, grade
 from kit.course import copy_course
 
-# Targets from the course's requirements, in seconds.
-NOTEBOOK_TARGET = 15.0
+# Targets from the course's requirements, in seconds: every notebook in grading
+# mode under 20 s, the first under 15 s; the main job of the first under 90 s.
+NOTEBOOK_TARGETS = {"logistic_regression": 15.0}
+NOTEBOOK_TARGET = 20.0
 MAIN_JOB_TARGET = 90.0
 
 
@@ -39,16 +41,21 @@ def main(args, course):
     print(f"{'notebook':32s} {'median':>8s} {'min':>8s} {'max':>8s}  target")
     for assignment in course.assignments():
         times = [time_notebook(course, assignment) for _ in range(args.runs)]
+        target = NOTEBOOK_TARGETS.get(assignment, NOTEBOOK_TARGET)
         print(f"{assignment:32s} {statistics.median(times):7.1f}s {min(times):7.1f}s "
-              f"{max(times):7.1f}s  < {NOTEBOOK_TARGET:g} s")
+              f"{max(times):7.1f}s  < {target:g} s")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = copy_course(course.root, tmp)
         n = sum(len(s) for s in grade.submissions(scratch).values())
+        lines = []
         start = time.perf_counter()
-        grade.run(scratch, rebuild=True, log=lambda *_: None)
+        grade.run(scratch, rebuild=True, log=lines.append)
         total = time.perf_counter() - start
     print(f"main job (build + grade {n} submissions): {total:.1f} s "
-          f"(target < {MAIN_JOB_TARGET:g} s)")
+          f"(target for assignment 1 alone: < {MAIN_JOB_TARGET:g} s)")
+    for line in lines:  # the steps' own timings
+        if line.endswith(" s") or line.endswith(" s)"):
+            print(f"  {line}")
 
 
 def add_arguments(parser):

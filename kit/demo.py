@@ -8,7 +8,7 @@ Every assignment gets a ``reference`` submission (the source solutions in the
 release notebook), an ``untouched`` one (the release as students receive it) and
 one per entry of ``DEMO`` in ``tests/variants/<assignment>.py``: the reference with
 the named graded functions replaced by plausible mistakes. The same variant files
-drive the tests that check the hidden tests (tests/test_hidden_tests.py).
+drive the tests that check the hidden tests (tests/test_grading.py).
 
 This command overwrites ``submitted/<demo student>/<assignment>/`` only for the demo
 students it knows; real submissions of other students are left alone.
@@ -55,9 +55,13 @@ def variant_source(module, name):
                   flags=re.M)
 
 
+def source_notebook(course, assignment):
+    return nbformat.read(course.source_notebook(assignment), as_version=4)
+
+
 def reference_answers(course, assignment):
     """``{grade_id: source}`` of every solution cell of the source notebook."""
-    nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+    nb = source_notebook(course, assignment)
     return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source).strip()
             for c in nb.cells if nbgrader_meta(c).get("solution")}
 
@@ -121,7 +125,7 @@ def variant_plan(course, assignment):
     """``{student: {function: variant}}``: submission k uses the k-th correct (or
     wrong) variant of every graded function that has one, the reference elsewhere."""
     module = load_variants(course, assignment)
-    functions = answer_cell_ids(release_notebook(course, assignment))
+    functions = answer_cell_ids(source_notebook(course, assignment))
     plan = {}
     for kind in ("correct", "wrong"):
         per_function = {f: variants_of(module, f, kind) for f in functions}

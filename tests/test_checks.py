@@ -395,3 +395,32 @@ def test_passed_prints_to_stdout_only(capsys):
     captured = capsys.readouterr()
     assert captured.out == "sigmoid: public checks passed.\n"
     assert captured.err == ""
+
+
+# --- check_raises and array conditions ------------------------------------------
+
+
+def test_check_raises_passes_when_the_named_error_is_raised():
+    def bad(x):
+        raise ValueError(f"x must be > 0, got {x} instead.")
+
+    assert checks.check_raises(bad, -1, match="x must be > 0") is None
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda: None, "should raise ValueError and did not"),
+    (lambda: 1 / 0, "should raise ValueError, got ZeroDivisionError"),
+    (lambda: (_ for _ in ()).throw(ValueError("other")), "should mention 'x must'"),
+])
+def test_check_raises_fails_with_a_sentence_on_anything_else(fn, message):
+    def check():
+        checks.check_raises(fn, match="x must", what="parse()",
+                            hint="Raise ValueError naming the value.")
+
+    text = failure(check, match=re.escape(message))
+    assert text.startswith("parse() ") and text.endswith("naming the value.")
+
+
+def test_check_accepts_an_array_condition_only_when_all_hold():
+    assert checks.check(np.array([True, True]), "never shown") is None
+    failure(checks.check, np.array([True, False]), "not all hold", match="not all")

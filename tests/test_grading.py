@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from kit import demo
+from kit.course import copy_course, nbgrader_meta
 
 
 def points(scores, assignment, student):
@@ -28,7 +29,7 @@ def test_every_graded_function_has_two_right_and_three_wrong_variants(repo):
     for assignment in repo.assignments():
         module = demo.load_variants(repo, assignment)
         assert module is not None, f"tests/variants/{assignment}.py is missing"
-        for function in demo.answer_cell_ids(demo.release_notebook(repo, assignment)):
+        for function in demo.answer_cell_ids(demo.source_notebook(repo, assignment)):
             assert len(demo.variants_of(module, function, "correct")) >= 2, function
             assert len(demo.variants_of(module, function, "wrong")) >= 3, function
 
@@ -84,7 +85,11 @@ def test_written_answers_wait_for_manual_grading(graded):
     """Are answered written questions left ungraded, and blank ones scored zero?"""
     course, scores, _ = graded
     manual = scores[scores.kind == "manual"]
-    assert set(manual.problem) >= {"written_eps", "written_identity"}
+    for assignment in course.assignments():
+        written = {nbgrader_meta(c)["grade_id"]
+                   for c in demo.source_notebook(course, assignment).cells
+                   if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")}
+        assert set(manual[manual.assignment == assignment].problem) == written
     blank = manual.student == "untouched"
     assert (manual[blank].score == 0).all()
     assert manual[~blank].score.isna().all()
@@ -119,8 +124,6 @@ def test_variant_plan_uses_each_variant_once(repo):
 
 @pytest.mark.parametrize("layout", ["missing", "empty"])
 def test_grading_without_submissions_says_so_and_fails(tmp_path, repo, layout):
-    from kit.course import copy_course
-
     course = copy_course(repo.root, tmp_path, submissions=False)
     if layout == "empty":
         course.submitted.mkdir()

@@ -8,8 +8,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from kit import demo
-from kit.course import HIDDEN_REGION, SOLUTION_REGION
-from kit.studentlib import graded_names, strip_functions
+from kit.course import HIDDEN_REGION, SOLUTION_REGION, graded_function_names
+from kit.studentlib import graded_names, strip_functions, withheld_names
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -44,15 +44,41 @@ def test_release_has_no_solution_or_hidden_test_markers(repo):
             assert marker not in text, f"{path} contains '{marker}'"
 
 
-def test_release_has_no_line_of_a_solution_or_hidden_test(repo):
+def test_release_notebooks_hold_no_line_of_a_solution_or_hidden_test(repo):
     secrets = secret_lines(repo)
     assert len(secrets) > 50  # the check below must have something to look for
-    for path, text in release_texts(repo).items():
-        if path.suffix == ".ipynb":  # compare cell sources, not JSON-escaped text
-            nb = nbformat.reads(text, as_version=4)
-            text = "\n".join(c.source for c in nb.cells)
-        found = {line for line in secrets if line in text}
+    for path in repo.release.glob("*/*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        lines = {line.strip() for c in nb.cells for line in c.source.splitlines()}
+        found = lines & secrets
         assert not found, f"{path} contains solution or hidden-test lines: {found}"
+
+
+def withheld_bodies(repo):
+    """Distinctive lines of the bodies of withheld functions in lib/, less the
+    lines that also stand in code students legitimately receive."""
+    names = set(graded_names(repo))
+    secret, public = set(), set()
+    for path in (repo.root / "lib").glob("*.py"):
+        text = path.read_text()
+        lines = text.splitlines()
+        tree = ast.parse(text)
+        hidden = names | withheld_names(tree)
+        inside = set()
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in hidden:
+                inside.update(range(node.body[0].lineno - 1, node.end_lineno))
+        for i, line in enumerate(lines):
+            (secret if i in inside else public).add(line.strip())
+    return {line for line in secret - public if len(line) >= 24}
+
+
+def test_student_library_holds_no_line_of_a_withheld_body(repo):
+    secrets = withheld_bodies(repo)
+    assert len(secrets) > 10
+    for path in (repo.release / "library").rglob("*.py"):
+        found = {line.strip() for line in path.read_text().splitlines()} & secrets
+        assert not found, f"{path} contains reference code: {found}"
 
 
 def test_release_holds_only_notebooks_and_the_student_library(repo):
@@ -64,7 +90,9 @@ def test_release_holds_only_notebooks_and_the_student_library(repo):
 
 def test_student_library_withholds_every_graded_function(repo):
     names = set(graded_names(repo))
-    assert {"sigmoid", "loss_grad", "logistic_regression"} <= names
+    for assignment in repo.assignments():
+        nb = nbformat.read(repo.source_notebook(assignment), as_version=4)
+        assert set(graded_function_names(nb)) <= names
     stubs = {}
     for path in (repo.release / "library" / "lib").glob("*.py"):
         for node in ast.parse(path.read_text()).body:

@@ -4,7 +4,7 @@ A function named ``<graded function>__correct_<how>`` is a correct answer writte
 differently from the reference: the hidden tests must give it every point. One named
 ``<graded function>__wrong_<mistake>`` is a plausible student mistake: the hidden
 tests must give it none. Each is pasted, renamed, into the answer cell of a release
-notebook and graded by nbgrader (tests/test_hidden_tests.py). Bodies use only what the
+notebook and graded by nbgrader (tests/test_grading.py). Bodies use only what the
 notebook has imported (``np``) and the other graded functions by name.
 
 ``DEMO`` names the mistaken demo submissions that ``python -m kit submissions``
