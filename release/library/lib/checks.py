@@ -114,9 +114,28 @@ def check_dtype(actual, kind, *, what="the result", hint=""):
 
 
 def check(condition, message, hint=""):
-    """Fail with ``message`` (and ``hint``) unless ``condition`` holds."""
-    if not condition:
+    """Fail with ``message`` (and ``hint``) unless ``condition`` holds (for an
+    array, unless every element holds)."""
+    if not np.all(condition):
         _fail(message, hint)
+
+
+def check_raises(fn, *args, exception=ValueError, match="", what=None, hint="",
+                 **kwargs):
+    """Check that ``fn(*args, **kwargs)`` raises ``exception`` whose message
+    contains ``match``."""
+    name = what or f"{getattr(fn, '__name__', 'the function')}()"
+    try:
+        call(fn, *args, **kwargs)
+    except exception as exc:
+        if match not in str(exc):
+            _fail(f"{name} raised {exception.__name__}, but its message should "
+                  f"mention {match!r}.", hint)
+    except Exception as exc:  # noqa: BLE001 - any other error is the failure
+        _fail(f"{name} should raise {exception.__name__}, got "
+              f"{type(exc).__name__}.", hint)
+    else:
+        _fail(f"{name} should raise {exception.__name__} and did not.", hint)
 
 
 @contextlib.contextmanager
