@@ -51,9 +51,10 @@ test-data:
 lint: setup
 	ruff check .
 
-## bench: time the notebooks and the main job
+## bench: time the notebooks and the main job, then the softmax/MLP epochs
 bench: setup
 	python -m kit bench
+	python -m kit bench-softmax
 
 clean:
 	rm -rf autograded feedback reports gradebook.db .nbgrader.log

