@@ -56,7 +56,7 @@ def test_solutions_run_cleanly_and_show_their_plots(repo):
         assert not [o for o in outputs if o.output_type == "error"]
         assert not [o for o in outputs if o.get("name") == "stderr"]
         svgs = [o for o in outputs if "<svg" in o.get("data", {}).get("text/html", "")]
-        assert len(svgs) >= 3, f"{assignment}: expected plots rendered as SVG"
+        assert len(svgs) >= 2, f"{assignment}: expected plots rendered as SVG"
 
 
 def test_generated_files_say_which_command_writes_them(repo):
