@@ -4,6 +4,7 @@ Examples
 --------
     python -m kit bench            # every assignment, 3 runs each
     python -m kit bench --runs 5
+    python -m kit bench --notebooks-only
 
 Prints, for each assignment, the time to execute its source notebook from kernel
 start to the last cell (median of the runs, with min and max), and the time of the
@@ -44,6 +45,8 @@ def main(args, course):
         target = NOTEBOOK_TARGETS.get(assignment, NOTEBOOK_TARGET)
         print(f"{assignment:32s} {statistics.median(times):7.1f}s {min(times):7.1f}s "
               f"{max(times):7.1f}s  < {target:g} s")
+    if args.notebooks_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         scratch = copy_course(course.root, tmp)
         n = sum(len(s) for s in grade.submissions(scratch).values())
@@ -61,6 +64,8 @@ def main(args, course):
 def add_arguments(parser):
     parser.add_argument("--runs", type=int, default=3,
                         help="executions of each notebook (default: 3)")
+    parser.add_argument("--notebooks-only", action="store_true",
+                        help="time the notebooks only, not the main job")
 
 
 HELP = "time the notebooks and the main job"
