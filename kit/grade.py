@@ -69,7 +69,10 @@ def run(course=None, rebuild=False, log=print):
     grade(course, found, log=log)
     df = export(course)
     with pd.option_context("display.width", 200, "display.max_columns", 50):
-        log(report.summary(df).to_string(na_rep="-", float_format="{:g}".format))
+        for assignment, part in df.groupby("assignment", sort=False):
+            table = report.summary(part).droplevel("assignment")
+            log(f"\n{assignment}\n"
+                + table.to_string(na_rep="-", float_format="{:g}".format))
     log(f"Grades: {course.reports / 'grades.csv'}; report: "
         f"{course.reports / 'report.html'}; feedback: {course.root / 'feedback'}/")
     return df
