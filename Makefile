@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup build submissions demo test test-data lint bench clean
+.PHONY: setup build submissions demo test test-data sandbox postgres lint bench clean
 
 setup: $(VENV)/.synced
 
@@ -30,11 +30,11 @@ submissions: setup
 	python -m kit submissions
 
 ## demo: the main job: build, autograde submitted/, feedback, grades, report, summary
-demo: setup
+demo: setup sandbox
 	python -m kit grade --build
 
 ## test: the whole suite, lint included (what CI runs)
-test: setup lint test-data
+test: setup lint test-data sandbox postgres
 	python -m pytest
 
 ## test-data: Debian's Fashion-MNIST idx files for the parser tests, where the
@@ -48,13 +48,36 @@ test-data:
 	  >/dev/null 2>&1 || echo "note: could not install dataset-fashion-mnist"; \
 	else echo "note: not root: dataset-fashion-mnist not installed"; fi
 
+## sandbox: Debian's bubblewrap, which confines each grading kernel (root with apt)
+sandbox:
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq bubblewrap; }; } \
+	  >/dev/null 2>&1 || echo "note: could not install bubblewrap"; \
+	else echo "note: bubblewrap is missing: install it, or grade with --insecure"; fi
+
+## postgres: Debian's PostgreSQL server programs, for the tests that grade into a
+## PostgreSQL gradebook (each starts its own server on loopback), where the platform
+## allows (root with apt); without them those tests skip and say why
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get install -y -qq postgresql >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq postgresql; }; } \
+	  >/dev/null 2>&1 || echo "note: could not install postgresql"; \
+	else echo "note: not root: postgresql not installed"; fi
+
 lint: setup
 	ruff check .
 
-## bench: time the notebooks and the main job, then the softmax/MLP epochs
+## bench: time the notebooks, the main job, the softmax/MLP epochs and the kit's
+## parallel secure grading against plain nbgrader
 bench: setup
 	python -m kit bench
 	python -m kit bench-softmax
+	python -m kit bench-grading
 
 clean:
-	rm -rf autograded feedback reports gradebook.db .nbgrader.log
+	rm -rf autograded feedback reports gradebook.db .nbgrader.log .kit

@@ -4,11 +4,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit import bench, bench_softmax, build, demo, grade
+from kit import bench, bench_grading, bench_softmax, build, demo, grade, new
 from kit.course import ROOT, Course, KitError
 
-COMMANDS = {"build": build, "grade": grade, "submissions": demo, "bench": bench,
-            "bench-softmax": bench_softmax}
+COMMANDS = {"build": build, "grade": grade, "submissions": demo, "new": new,
+            "bench": bench, "bench-softmax": bench_softmax,
+            "bench-grading": bench_grading}
 
 
 def main(argv=None):

@@ -5,18 +5,28 @@ Examples
     python -m kit grade              # grade submitted/ as it is
     python -m kit grade --build      # rebuild release/ and solutions/ first
 
-Submissions are read from ``submitted/<student>/<assignment>/``. Outputs (not
-committed): ``autograded/``, ``feedback/``, ``gradebook.db`` and ``reports/``
-(``grades.csv``, nbgrader's export; ``scores.csv``, one row per problem;
-``report.html``, charts and tables). The command ends with a summary table.
+    python -m kit grade --workers 8  # eight grading processes
+    python -m kit grade --insecure   # plain nbgrader execution, for comparison
+
+Submissions are read from ``submitted/<student>/<assignment>/`` and graded in
+parallel (:mod:`kit.autograde`), each in a sandboxed kernel with hidden tests run
+outside it (:mod:`kit.secure`). Outputs (not committed): ``autograded/``,
+``feedback/``, the gradebook and ``reports/`` (``grades.csv``, nbgrader's export;
+``scores.csv``, one row per problem; ``flags.csv``, the submissions that need a
+person's attention and why; ``report.html``, charts and tables). The command ends
+with a summary table, and exits with status 3 when ``flags.csv`` is not empty.
 """
 
+import sys
 import time
 
 import pandas as pd
 
-from kit import build, report
+from kit import autograde, build, report, sandbox
 from kit.course import Course, KitError
+
+# Exit status of `python -m kit grade` when some submission needs a person's look.
+ATTENTION = 3
 
 
 def submissions(course):
@@ -37,18 +47,23 @@ def submissions(course):
     return found
 
 
-def grade(course, found, log=print):
-    """Autograde and write feedback for every assignment in ``found``."""
-    for assignment, students in found.items():
-        start = time.perf_counter()
-        # nbgrader exits non-zero when one notebook fails; the gradebook tells which.
-        proc = course.nbgrader("autograde", assignment, "--force", check=False)
-        if proc.returncode:
-            log(f"{assignment}: nbgrader autograde reported a problem:\n"
-                + proc.stderr[-2000:])
-        course.nbgrader("generate_feedback", assignment, "--force", check=False)
-        log(f"{assignment}: {len(students)} submissions graded in "
-            f"{time.perf_counter() - start:.1f} s")
+def grade(course, found, options, log=print, progress=False):
+    """Grade every submission in ``found``; write and return the flags table."""
+    if options.secure and sandbox.available():
+        raise KitError(f"secure grading needs a sandbox: {sandbox.available()}.")
+    start = time.perf_counter()
+    results = autograde.grade_all(course, found, options, progress=progress)
+    seconds = time.perf_counter() - start
+    log(f"{len(results)} submissions graded in {seconds:.1f} s with "
+        f"{options.worker_count(len(results))} workers"
+        f"{'' if options.secure else ' (insecure: student code ran with the tests)'}")
+    flags = pd.DataFrame(
+        [(r.student, r.assignment, kind, reason)
+         for r in results for kind, reason in r.notes],
+        columns=report.FLAG_COLUMNS)
+    course.reports.mkdir(exist_ok=True)
+    flags.to_csv(course.reports / "flags.csv", index=False)
+    return flags
 
 
 def export(course):
@@ -57,34 +72,56 @@ def export(course):
     course.nbgrader("export", "--to", str(course.reports / "grades.csv"))
     df = report.scores(course)
     df.to_csv(course.reports / "scores.csv", index=False)
-    report.write_html(df, course.reports / "report.html")
+    report.write_html(df, course.reports / "report.html",
+                      failures=report.failures(course), flags=report.read_flags(course))
     return df
 
 
-def run(course=None, rebuild=False, log=print):
+def run(course=None, rebuild=False, log=print, progress=False, **options):
+    """Grade submitted/, write feedback and reports/, print a summary; return the
+    per-problem scores. ``options`` are those of :class:`kit.autograde.Options`."""
     course = course or Course()
     found = submissions(course)
     if rebuild:
         build.build(course, log=log)
-    grade(course, found, log=log)
+    flags = grade(course, found, autograde.Options(**options), log=log,
+                  progress=progress)
     df = export(course)
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
+    with pd.option_context("display.width", 200, "display.max_columns", 50,
+                           "display.max_colwidth", 120):
         for assignment, part in df.groupby("assignment", sort=False):
             table = report.summary(part).droplevel("assignment")
             log(f"\n{assignment}\n"
                 + table.to_string(na_rep="-", float_format="{:g}".format))
+        if len(flags):
+            log(f"\n{flags.groupby(['assignment', 'student']).ngroups} submissions "
+                f"need attention:\n{flags.to_string(index=False)}")
     log(f"Grades: {course.reports / 'grades.csv'}; report: "
-        f"{course.reports / 'report.html'}; feedback: {course.root / 'feedback'}/")
+        f"{course.reports / 'report.html'}; flags: {course.reports / 'flags.csv'}; "
+        f"feedback: {course.root / 'feedback'}/")
     return df
 
 
 def main(args, course):
-    run(course, rebuild=args.build)
+    run(course, rebuild=args.build, progress=sys.stderr.isatty(), workers=args.workers,
+        secure=not args.insecure, memory_mb=args.memory_mb, timeout=args.timeout)
+    return ATTENTION if len(report.read_flags(course)) else 0
 
 
 def add_arguments(parser):
+    defaults = autograde.Options()
     parser.add_argument("--build", action="store_true",
                         help="rebuild release/ and solutions/ from source/ first")
+    parser.add_argument("--workers", type=int, default=defaults.workers,
+                        help="grading processes (default: one per core)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="run hidden tests in the student's kernel, as plain "
+                             "nbgrader does (no sandbox; for comparison only)")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                        help="address-space limit of each grading kernel "
+                             "(default: %(default)s MB; 0: none)")
+    parser.add_argument("--timeout", type=int, default=defaults.timeout,
+                        help="seconds one cell may run (default: %(default)s)")
 
 
 HELP = "autograde submitted/, write feedback, grades CSV, report and a summary"

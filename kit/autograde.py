@@ -1,0 +1,213 @@
+"""Grading at class scale: nbgrader's autograde, one worker process per core.
+
+Each submission is one job: a worker copies it to a staging folder (the submitted
+folder itself is never changed), repairs what would stop nbgrader (a notebook that is
+not valid JSON, deleted or duplicated test cells, an extra notebook), reads the
+student's code for cheating (:mod:`kit.scan`), then runs nbgrader's own ``Autograde``
+and ``GenerateFeedback`` for that student, in process, against the course's
+gradebook. With ``secure=True`` (the default) nbgrader's ``Execute`` preprocessor is
+replaced by :class:`kit.secure.SecureExecute`: the student's code runs in a sandboxed
+kernel and hidden tests run in the worker.
+
+A job that fails cannot stop the others: its faults are returned as notes, and the
+batch goes on. Notes become ``reports/flags.csv``.
+"""
+
+import copy
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from kit import scan, secure
+from kit.course import Course, nbgrader_meta, tool_env
+
+STAGED = ".kit/staged"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade: worker count, secure mode and the limits of each kernel."""
+
+    workers: int = 0          # 0: one per core
+    secure: bool = True
+    memory_mb: int = 4096     # address-space limit of a grading kernel
+    timeout: int = 120        # seconds one cell may run
+
+    def worker_count(self, jobs):
+        return max(1, min(jobs, self.workers or os.cpu_count() or 1))
+
+
+@dataclass
+class Result:
+    """What grading one submission did: the faults and suspicions found."""
+
+    assignment: str
+    student: str
+    notes: list = field(default_factory=list)   # [(kind, reason)]
+    seconds: float = 0.0
+
+
+def _release_notebooks(course, assignment):
+    return {p.name: p for p in sorted((course.release / assignment).glob("*.ipynb"))}
+
+
+def _repair(nb, release_nb, name, note):
+    """Put back graded and locked cells that are missing; unmark duplicates."""
+    seen = set()
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id and grade_id in seen:
+            note("fault", f"{name}: cell {grade_id} appears more than once; "
+                          "only the first copy was graded")
+            cell.metadata.pop("nbgrader", None)
+        elif grade_id:
+            seen.add(grade_id)
+    position = 0
+    for ref in release_nb.cells:
+        meta = nbgrader_meta(ref)
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            continue
+        found = [i for i, c in enumerate(nb.cells)
+                 if nbgrader_meta(c).get("grade_id") == grade_id]
+        if found:
+            position = found[0] + 1
+        elif meta.get("grade") or meta.get("locked"):
+            if meta.get("grade") and ref.cell_type == "code":
+                note("fault", f"{name}: test cell {grade_id} was deleted or lost its "
+                              "metadata; it was put back and graded")
+            nb.cells.insert(position, copy.deepcopy(ref))
+            position += 1
+
+
+def stage(course, assignment, student):
+    """Copy a submission to the staging folder, repaired; return its notes."""
+    notes = []
+
+    def note(kind, reason):
+        if (kind, reason) not in notes:
+            notes.append((kind, reason))
+
+    src = course.submitted / student / assignment
+    dst = course.root / STAGED / student / assignment
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, symlinks=True)
+    for link in [p for p in dst.rglob("*") if p.is_symlink()]:
+        link.unlink()
+        note("fault", f"the symbolic link {link.relative_to(dst)} was removed")
+    expected = _release_notebooks(course, assignment)
+    for path in sorted(dst.glob("*.ipynb")):
+        if path.name not in expected:
+            note("fault", f"{path.name} is not a notebook of {assignment}; it was not "
+                          "graded")
+            path.unlink()
+    for name, release_path in expected.items():
+        path = dst / name
+        if not path.exists():
+            note("fault", f"{name} is missing: it scores zero")
+            continue
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file
+            first = str(exc).strip().splitlines()[0][:150] if str(exc).strip() else ""
+            note("fault", f"{name} is not a valid notebook ({type(exc).__name__}: "
+                          f"{first}); it scores zero")
+            path.unlink()
+            continue
+        _repair(nb, nbformat.read(release_path, as_version=4), name, note)
+        for cell, reason in scan.scan(nb):
+            note("cheat", f"{name}, cell {cell}: {reason}")
+        nbformat.write(nb, path)
+    return notes
+
+
+def _config(course, options):
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    cfg.CourseDirectory.root = str(course.root)
+    cfg.CourseDirectory.submitted_directory = STAGED
+    cfg.Execute.timeout = options.timeout
+    if options.secure:
+        cfg.Autograde.autograde_preprocessors = [
+            secure.SecureExecute, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+            CheckCellMetadata]
+        cfg.SecureExecute.library = str(course.release / "library")
+        cfg.SecureExecute.memory_mb = options.memory_mb
+    return cfg
+
+
+def _last_line(text):
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no message"
+
+
+def grade_submission(root, assignment, student, options):
+    """Grade one submission in this process (a worker); never raises."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    start = time.perf_counter()
+    course = Course(Path(root))
+    result = Result(assignment, student)
+    secure.NOTES.clear()
+    try:
+        result.notes += stage(course, assignment, student)
+        cfg = _config(course, options)
+        api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+        graded = api.autograde(assignment, student, force=True, create=True)
+        if not graded["success"]:
+            why = _last_line(graded.get("error") or graded.get("log"))
+            result.notes.append(("fault", f"nbgrader could not grade it: {why}"))
+        feedback = api.generate_feedback(assignment, student, force=True)
+        if not feedback["success"]:
+            result.notes.append(("fault", "no feedback was written: "
+                                 + _last_line(feedback.get("error"))))
+    except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+        result.notes.append(("fault", f"grading failed: {type(exc).__name__}: "
+                                      f"{_last_line(str(exc))}"))
+    result.notes += [n for n in secure.NOTES if n not in result.notes]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _init_worker():
+    os.environ.update(tool_env())
+
+
+def grade_all(course, found, options=Options(), progress=False):
+    """Grade every ``{assignment: [students]}`` submission; return the results."""
+    jobs = [(a, s) for a, students in found.items() for s in students]
+    results = []
+    workers = options.worker_count(len(jobs))
+    context = multiprocessing.get_context("spawn")
+    with (ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+          as pool, tqdm(total=len(jobs), unit="submission", disable=not progress,
+                        desc="grading") as bar):
+        futures = {pool.submit(grade_submission, str(course.root), a, s, options):
+                   (a, s) for a, s in jobs}
+        for future in as_completed(futures):
+            assignment, student = futures[future]
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - a worker that died
+                results.append(Result(assignment, student, [
+                    ("fault", f"the grading worker died ({type(exc).__name__})")]))
+            bar.update()
+    shutil.rmtree(course.root / STAGED, ignore_errors=True)
+    order = {job: i for i, job in enumerate(jobs)}
+    return sorted(results, key=lambda r: order[(r.assignment, r.student)])

@@ -1,0 +1,156 @@
+"""The grader's agent inside a student's kernel (sent as source, run there).
+
+It calls one of the student's functions on arguments the grader wrote to a file and
+writes back what came out: the result, the arguments as the call left them (for
+functions that update arrays in place) and the warnings raised. Nothing here is
+trusted: the student's code can change any of it, so the grader decodes what comes
+back as plain data (JSON and ``.npz`` without pickles) and judges it itself.
+
+Arguments that are functions arrive as ``(CALLBACK, key)`` markers and become stubs
+that ask the grader, over the kernel's stdin channel, to run the function on its side
+(a reference function, or a function of the test); ``(OWN, name)`` marks one of the
+student's own functions, looked up in the kernel. Markers are plain tuples: the
+kernel unpickles them without importing anything of the grader's.
+"""
+
+import builtins
+import json
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+MAX_DEPTH = 20
+MAX_STR = 10_000
+_MISSING = object()
+
+
+CALLBACK, OWN = "\0kit-callback", "\0kit-own"
+
+
+def marker(value):
+    """``(kind, key)`` of a marker tuple, else None."""
+    if type(value) is tuple and len(value) == 2 and value[0] in (CALLBACK, OWN):
+        return value
+    return None
+
+
+def encode(value, arrays, depth=0):
+    """``value`` as JSON-able data; arrays go into ``arrays`` (saved as .npz)."""
+    if depth > MAX_DEPTH:
+        return {"t": "opaque", "type": "deeply nested value"}
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, np.ndarray) and not isinstance(value, np.matrix):
+        if value.dtype.kind not in "biufcUS":
+            return {"t": "opaque", "type": f"array of {value.dtype}"}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(value)
+        return {"t": "nd", "k": key}
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biufc":
+            return {"t": "opaque", "type": type(value).__name__}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(value)
+        return {"t": "np", "k": key}
+    if isinstance(value, bool):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, int):
+        return {"t": "int", "v": str(int(value))}
+    if isinstance(value, float):
+        return {"t": "float", "v": repr(float(value))}
+    if isinstance(value, complex):
+        return {"t": "complex", "v": [repr(value.real), repr(value.imag)]}
+    if isinstance(value, str):
+        return {"t": "str", "v": str(value)[:MAX_STR]}
+    if isinstance(value, (tuple, list)):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return {"t": kind, "v": [encode(v, arrays, depth + 1) for v in value]}
+    if isinstance(value, dict):
+        return {"t": "dict", "v": [[encode(k, arrays, depth + 1),
+                                    encode(v, arrays, depth + 1)]
+                                   for k, v in value.items()]}
+    if isinstance(value, np.random.Generator):
+        return {"t": "rng", "v": json.dumps(value.bit_generator.state)}
+    return {"t": "opaque", "type": type(value).__name__[:100]}
+
+
+def save(path, data):
+    """Write ``data`` as ``path``.json plus ``path``.npz."""
+    arrays = {}
+    tree = encode(data, arrays)
+    np.savez(f"{path}.npz", **arrays)
+    Path(f"{path}.json").write_text(json.dumps(tree))
+
+
+def _raised(exc):
+    return {"raised": type(exc).__name__[:100],
+            "mro": [c.__name__ for c in type(exc).__mro__][:50],
+            "message": str(exc)[:MAX_STR]}
+
+
+class _Stubs:
+    """Turns markers in the grader's arguments into callables in the kernel."""
+
+    def __init__(self, rpc, namespace):
+        self.rpc, self.namespace, self.count = rpc, namespace, 0
+
+    def resolve(self, value):
+        found = marker(value)
+        if found and found[0] == CALLBACK:
+            return self.stub(found[1])
+        if found:
+            return self.namespace[found[1]]
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def stub(self, key):
+        def call_grader(*args, **kwargs):
+            self.count += 1
+            base = self.rpc / f"cb-{key}-{self.count}"
+            save(base, [list(args), kwargs])
+            builtins.input(f"kit-callback {key} {base.name}")
+            reply = pickle.loads(Path(f"{base}.reply").read_bytes())
+            if "raised" in reply:
+                kind = getattr(builtins, reply["raised"], RuntimeError)
+                raise kind(reply["message"])
+            return reply["value"]
+        call_grader.__name__ = call_grader.__qualname__ = str(key)
+        return call_grader
+
+
+def serve(namespace, rpc, request):
+    """Run one request of the grader, read from ``rpc/request.pkl``."""
+    rpc = Path(rpc)
+    order = pickle.loads((rpc / f"{request}.pkl").read_bytes())
+    stubs = _Stubs(rpc, namespace)
+    if order["op"] == "bind":
+        saved = namespace.setdefault("__kit_saved__", [])
+        saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
+        namespace.update(stubs.resolve(order["names"]))
+        return
+    if order["op"] == "unbind":
+        for name, value in namespace["__kit_saved__"].pop().items():
+            if value is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+        return
+    args = stubs.resolve(order["args"])
+    kwargs = stubs.resolve(order["kwargs"])
+    reply = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            reply["value"] = namespace[order["name"]](*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - the grader judges every outcome
+            reply = _raised(exc)
+    reply["after"] = [a if isinstance(a, (np.ndarray, np.random.Generator)) else None
+                      for a in args]
+    reply["warnings"] = [[w.category.__name__, str(w.message)[:1000]]
+                         for w in caught[:20]]
+    save(rpc / f"{request}.out", reply)

@@ -1,0 +1,273 @@
+"""The grader's side of remote calls into a student's sandboxed kernel.
+
+Hidden tests run in the grader's process, never in the student's kernel. In their
+namespace each graded function is a :class:`RemoteFunction`: calling it sends the
+arguments to the kernel (pickled: the kernel may read anything the grader sends), runs
+the student's function there through :mod:`kit.kernelside`, and decodes what comes
+back as plain data only (JSON and ``.npz`` loaded without pickles), so whatever the
+student's code does, the grader receives numbers, strings and containers of them and
+compares them with the reference itself.
+"""
+
+import builtins
+import contextlib
+import json
+import pickle
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from kit import kernelside
+
+MAX_REPLY_BYTES = 256 * 2**20
+
+
+class KernelGone(Exception):
+    """The kernel died, or stopped answering; nothing more can be asked of it."""
+
+
+class RemoteObject:
+    """A value of a type the grader does not read (a class of the student's, say)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<{self.type_name} object from the submission>"
+
+
+class RngState(RemoteObject):
+    """The state a random generator passed to the student's code was left in."""
+
+    def __init__(self, state):
+        super().__init__("Generator")
+        self.state = state
+
+
+class RemoteError(Exception):
+    """Raised by the student's code with no builtin exception type to stand for it."""
+
+
+def decode(tree, arrays, depth=0):
+    """A value from the JSON tree written by :func:`kit.kernelside.save`."""
+    if depth > kernelside.MAX_DEPTH + 1 or not isinstance(tree, dict):
+        return RemoteObject("unreadable value")
+    kind, value = tree.get("t"), tree.get("v")
+    if kind == "none":
+        return None
+    if kind in ("nd", "np"):
+        arr = arrays[str(tree.get("k"))]
+        return arr[()] if kind == "np" else arr
+    if kind == "bool":
+        return bool(value)
+    if kind == "int" and isinstance(value, str) and len(value) < 5000:
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "complex":
+        return complex(float(value[0]), float(value[1]))
+    if kind == "str":
+        return str(value)
+    if kind in ("tuple", "list") and isinstance(value, list):
+        items = [decode(v, arrays, depth + 1) for v in value]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict" and isinstance(value, list):
+        out = {}
+        for pair in value:
+            key = decode(pair[0], arrays, depth + 1)
+            if isinstance(key, (str, int, float, bool, tuple, type(None))):
+                out[key] = decode(pair[1], arrays, depth + 1)
+        return out
+    if kind == "rng":
+        return RngState(value)
+    return RemoteObject(str(tree.get("type", "unknown"))[:100])
+
+
+def load(base):
+    """Decode ``base``.json and ``base``.npz written by the kernel."""
+    json_path, npz_path = Path(f"{base}.json"), Path(f"{base}.npz")
+    for path in (json_path, npz_path):
+        if not path.is_file() or path.is_symlink():
+            raise KernelGone(f"the kernel did not write {path.name}")
+        if path.stat().st_size > MAX_REPLY_BYTES:
+            raise KernelGone(f"the kernel wrote more than {MAX_REPLY_BYTES >> 20} MB")
+    tree = json.loads(json_path.read_text())
+    with np.load(npz_path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    return tree, arrays
+
+
+def _exception(raw, function):
+    """The exception to raise in the grader for one raised by the student's code."""
+    mro = raw.get("mro") if isinstance(raw.get("mro"), list) else []
+    kind = RemoteError
+    for name in mro:
+        found = getattr(builtins, str(name), None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            kind = found
+            break
+    name = str(raw.get("raised", "an exception"))[:100]
+    try:
+        exc = kind(str(raw.get("message", "")))
+    except Exception:  # noqa: BLE001 - an exception type with other arguments
+        exc = RemoteError(str(raw.get("message", "")))
+    # The feedback shows only this: the message could carry the hidden inputs.
+    exc.kit_summary = f"{function}() raised {name}."
+    return exc
+
+
+class Session:
+    """Remote calls into one kernel, for the hidden tests of one notebook."""
+
+    def __init__(self, client, workdir, is_alive, timeout=60):
+        self.client = client
+        self.rpc = Path(workdir) / ".rpc"
+        self.rpc.mkdir(exist_ok=True)
+        self.is_alive = is_alive
+        self.timeout = timeout
+        self.callbacks = {}
+        self.count = 0
+        self.broken = None
+        self._install()
+
+    # -- requests ---------------------------------------------------------
+    def _install(self):
+        source = Path(kernelside.__file__).read_text()
+        code = ("import sys as _s, types as _t\n"
+                "_m = _t.ModuleType('kit_agent')\n"
+                f"exec({source!r}, _m.__dict__)\n"
+                "_s.modules['kit_agent'] = _m\n"
+                "del _s, _t, _m\n")
+        self._execute(code, "set up the grader's agent")
+
+    def _request(self, order, what):
+        self.count += 1
+        name = f"r{self.count}"
+        (self.rpc / f"{name}.pkl").write_bytes(pickle.dumps(order))
+        self._execute(f"__import__('kit_agent').serve(globals(), {str(self.rpc)!r}, "
+                      f"{name!r})", what)
+        return self.rpc / f"{name}.out"
+
+    def _execute(self, code, what):
+        """Run ``code`` in the kernel, answering callbacks, until it replies."""
+        if self.broken:
+            raise KernelGone(self.broken)
+        kc = self.client
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True)
+        poller = zmq.Poller()
+        poller.register(kc.shell_channel.socket, zmq.POLLIN)
+        poller.register(kc.stdin_channel.socket, zmq.POLLIN)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if time.monotonic() > deadline:
+                self.broken = (f"the kernel did not finish a call within "
+                               f"{self.timeout} s ({what})")
+                raise KernelGone(self.broken)
+            ready = dict(poller.poll(100))
+            if kc.stdin_channel.socket in ready:
+                msg = kc.get_stdin_msg(timeout=0)
+                if msg["msg_type"] == "input_request":
+                    self._callback(msg["content"].get("prompt", ""))
+            if kc.shell_channel.socket not in ready:
+                if not ready and not self.is_alive():
+                    self.broken = f"the kernel died ({what})"
+                    raise KernelGone(self.broken)
+                continue
+            reply = kc.get_shell_msg(timeout=0)
+            if reply["parent_header"].get("msg_id") != msg_id:
+                continue
+            content = reply["content"]
+            if content.get("status") != "ok":
+                raise KernelGone(f"the kernel could not {what}: "
+                                 f"{content.get('ename', 'error')}")
+            return
+
+    def _callback(self, prompt):
+        parts = str(prompt).split()
+        if len(parts) != 3 or parts[0] != "kit-callback" or "/" in parts[2]:
+            self.client.input("")
+            return
+        key, base = parts[1], self.rpc / parts[2]
+        try:
+            tree, arrays = load(base)
+            args, kwargs = decode(tree, arrays)
+            fn = self.callbacks[key]
+            reply = {"value": fn(*args, **kwargs)}
+        except Exception as exc:  # noqa: BLE001 - handed back to the kernel
+            reply = {"raised": type(exc).__name__, "message": str(exc)}
+        Path(f"{base}.reply").write_bytes(pickle.dumps(reply))
+        self.client.input("")
+
+    # -- what hidden tests use -------------------------------------------
+    def _marker(self, value):
+        if isinstance(value, RemoteFunction):
+            return (kernelside.OWN, value.__name__)
+        if callable(value) and not isinstance(value, (type, np.random.Generator)):
+            key = f"f{len(self.callbacks)}"
+            self.callbacks[key] = value
+            return (kernelside.CALLBACK, key)
+        if isinstance(value, (list, tuple)) and any(callable(v) for v in value):
+            return type(value)(self._marker(v) for v in value)
+        return value
+
+    def call(self, name, args, kwargs):
+        order = {"op": "call", "name": name,
+                 "args": [self._marker(a) for a in args],
+                 "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
+        out = self._request(order, f"call {name}()")
+        tree, arrays = load(out)
+        reply = decode(tree, arrays)
+        if not isinstance(reply, dict):
+            raise KernelGone(f"the kernel's reply to {name}() was unreadable")
+        self._write_back(args, reply.get("after"))
+        for category, message in reply.get("warnings") or []:
+            kind = getattr(builtins, str(category), None)
+            if not (isinstance(kind, type) and issubclass(kind, Warning)):
+                kind = UserWarning
+            warnings.warn(str(message), kind, stacklevel=3)
+        if "raised" in reply:
+            raise _exception(reply, name)
+        return reply.get("value")
+
+    @staticmethod
+    def _write_back(args, after):
+        """Arrays the student's function changed in place change here too."""
+        if not isinstance(after, list) or len(after) != len(args):
+            return
+        for arg, new in zip(args, after, strict=True):
+            if (isinstance(arg, np.ndarray) and isinstance(new, np.ndarray)
+                    and arg.flags.writeable and new.shape == arg.shape):
+                with contextlib.suppress(TypeError, ValueError):
+                    arg[...] = new
+            elif isinstance(arg, np.random.Generator) and isinstance(new, RngState):
+                with contextlib.suppress(Exception):
+                    arg.bit_generator.state = json.loads(new.state)
+
+    @contextlib.contextmanager
+    def substitute(self, replacements):
+        """Bind names in the kernel to the grader's functions for a while."""
+        order = {"op": "bind",
+                 "names": {k: self._marker(v) for k, v in replacements.items()}}
+        self._request(order, "replace functions for a test")
+        try:
+            yield
+        finally:
+            if not self.broken:
+                self._request({"op": "unbind"}, "restore functions after a test")
+
+
+class RemoteFunction:
+    """Stands for a student's function in the grader's namespace."""
+
+    def __init__(self, session, name):
+        self.session = session
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.session.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"

@@ -1,0 +1,103 @@
+"""Kernels confined to one submission: a bubblewrap sandbox per grading kernel.
+
+The kernel sees, read-only, the system (/usr, /etc), this Python and its environment,
+and the student library (``release/library``, put first on ``sys.path``, so ``import
+lib`` finds the stubs, never the references); read-write, only a scratch copy of the
+submission. It has no network (its own network namespace, with only loopback), its
+own process namespace (every process it starts dies with it), and a limit on its
+address space. The course directory, source/, solutions/, the gradebook and the full
+``lib`` are not in its file system at all.
+
+The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
+``ipc`` transport), since TCP cannot cross the network namespace.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from kit.course import GRADING_ENV, KitError
+
+BWRAP = "bwrap"
+
+
+def available():
+    """Why secure grading cannot run here, or None when it can."""
+    if shutil.which(BWRAP) is None:
+        return ("bubblewrap (`bwrap`) is not installed: `make setup` installs Debian's "
+                "bubblewrap when run as root; elsewhere install it, or grade with "
+                "--insecure")
+    return None
+
+
+def _python_roots():
+    """Folders this interpreter and its environment need, outermost first."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix),
+             Path(sysconfig.get_paths()["stdlib"]).parents[1]}
+    return sorted({r.resolve() for r in roots} | roots)
+
+
+def command(argv, workdir, library, memory_mb=None):
+    """The bubblewrap command line that runs ``argv`` confined to ``workdir``."""
+    problem = available()
+    if problem:
+        raise KitError(problem)
+    workdir = Path(workdir)
+    cmd = []
+    if memory_mb:
+        # prlimit applies to bwrap and is inherited by everything in the sandbox.
+        cmd += ["prlimit", f"--as={int(memory_mb) * 2**20}", "--"]
+    cmd += [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/", link)
+        if target.is_symlink():
+            cmd += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            cmd += ["--ro-bind", str(target), str(target)]
+    for root in _python_roots():
+        if not str(root).startswith("/usr/"):
+            cmd += ["--ro-bind", str(root), str(root)]
+    inner_library = "/opt/kit/library"
+    cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--tmpfs", "/dev/shm",
+            "--bind", str(workdir), str(workdir), "--chdir", str(workdir),
+            "--clearenv"]
+    env = dict(GRADING_ENV, HOME=str(workdir), PYTHONPATH=inner_library,
+               IPYTHONDIR="/tmp/ipython", MPLCONFIGDIR="/tmp/mpl",
+               PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+               PYTHONDONTWRITEBYTECODE="1", LANG="C.UTF-8",
+               PYDEVD_DISABLE_FILE_VALIDATION="1")
+    for key, value in sorted(env.items()):
+        cmd += ["--setenv", key, value]
+    return cmd + ["--", *argv]
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An IPython kernel started inside the sandbox of one scratch folder."""
+
+    def __init__(self, workdir, library, memory_mb=None, **kwargs):
+        workdir = Path(workdir)
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", str(workdir / ".kernel"))
+        super().__init__(kernel_name="python3", **kwargs)
+        self.connection_file = str(workdir / ".kernel.json")
+        self._sandbox = (workdir, Path(library), memory_mb)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # The kernel's own start-up chatter is not the submission's output.
+        kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        workdir, library, memory_mb = self._sandbox
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
+                *(extra_arguments or [])]
+        return command(argv, workdir, library, memory_mb)

@@ -1,0 +1,213 @@
+"""Secure execution for nbgrader's autograde: verdicts where student code can't reach.
+
+:class:`SecureExecute` replaces nbgrader's ``Execute`` preprocessor (see
+:mod:`kit.autograde`). It runs every cell of a submission, except the hidden tests,
+in a kernel confined to a scratch copy of the submission (:mod:`kit.sandbox`); then it
+runs the hidden tests here, in the grader's process, with each graded function
+standing for the student's function in the kernel (:mod:`kit.remote`). The tests'
+source comes from the gradebook, never from the submitted notebook, and only test
+cells worth points run here: a cell a student adds or relabels runs in the kernel like
+any other.
+
+Each hidden test cell gets the outputs nbgrader scores: nothing on success, an
+``error`` output with a one-sentence message on failure. Faults (a dead kernel, a
+timeout) are recorded in :data:`NOTES` for the grading report.
+"""
+
+import ast
+import builtins
+import contextlib
+import io
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient
+from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, Unicode
+
+from kit import remote
+from kit.course import nbgrader_meta
+from kit.sandbox import SandboxKernelManager
+
+# What went wrong while grading the current submission, in plain words; the engine
+# reads and clears it after each one (a worker grades one submission at a time).
+NOTES = []
+
+
+def note(kind, reason):
+    if (kind, reason) not in NOTES:
+        NOTES.append((kind, reason))
+
+
+def hidden_tests(resources):
+    """``{grade_id: source}`` of the code test cells worth points, from the gradebook,
+    and the import statements of the notebook's locked code cells."""
+    meta = resources["nbgrader"]
+    tests, imports = {}, []
+    with Gradebook(meta["db_url"]) as gb:
+        notebook = gb.find_notebook(meta["notebook"], meta["assignment"])
+        graded = {c.name for c in notebook.grade_cells
+                  if c.cell_type == "code" and (c.max_score or 0) > 0}
+        for cell in notebook.source_cells:
+            if cell.name in graded:
+                tests[cell.name] = cell.source
+            elif cell.cell_type == "code" and cell.locked:
+                with contextlib.suppress(SyntaxError):
+                    imports += [node for node in ast.parse(cell.source).body
+                                if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return tests, ast.Module(body=imports, type_ignores=[])
+
+
+def error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+class SecureExecute(Execute):
+    """nbgrader's Execute, with the kernel sandboxed and hidden tests run outside."""
+
+    library = Unicode(
+        "", help="Folder of the student library the kernel imports (release/library)."
+    ).tag(config=True)
+    memory_mb = Integer(
+        4096, help="Address-space limit of a grading kernel, in MB (0: none)."
+    ).tag(config=True)
+    judge = Bool(
+        True, help="Run hidden tests in the grader, not in the student's kernel."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        # The kernel works in a scratch copy of the submission's other files: the
+        # autograded folder holds the notebook with its hidden tests restored.
+        source = Path(resources["metadata"]["path"])
+        self._workdir = Path(tempfile.mkdtemp(prefix="kit-kernel-"))
+        shutil.copytree(source, self._workdir, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+        self._tests, self._imports = (hidden_tests(resources) if self.judge
+                                      else ({}, None))
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        self.km = SandboxKernelManager(self._workdir, self.library,
+                                       memory_mb=self.memory_mb or None,
+                                       config=self.config)
+        return self.km
+
+    def _kernel_alive(self):
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        return process is not None and process.poll() is None
+
+    def preprocess_cell(self, cell, resources, index):
+        """Run a cell in the kernel, or keep a hidden test for the end."""
+        if index == 0:
+            self._later, self._alive = [], True
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if cell.cell_type == "code" and grade_id in self._tests:
+            self._later.append(cell)
+        elif self._alive and cell.cell_type == "code":
+            self._alive = self._run_in_kernel(cell, index)
+        if index == len(self.nb.cells) - 1:
+            self._run_hidden_tests(self._later)
+        return cell, self.resources
+
+    def _run_in_kernel(self, cell, index):
+        """Run one cell in the sandbox; False once the kernel is gone."""
+        where = nbgrader_meta(cell).get("grade_id", f"number {index + 1}")
+        died = (f"the kernel died while running cell {where} (the code exited, "
+                "crashed, or hit the memory limit)")
+        try:
+            self.execute_cell(cell, index, store_history=True)
+        except Exception as exc:  # noqa: BLE001 - a dead or stuck kernel
+            reason = died
+            if self._kernel_alive():
+                reason = (f"the kernel stopped responding in cell {where} "
+                          f"({type(exc).__name__})")
+            note("fault", reason)
+            cell.outputs.append(error_output("KernelError", reason))
+            return False
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
+               for o in cell.get("outputs", [])):
+            note("fault", f"cell {where} ran longer than {self.timeout} s and was "
+                          "stopped")
+        if not self._kernel_alive():
+            note("fault", died)
+            return False
+        return True
+
+    def _run_hidden_tests(self, cells):
+        if not cells:
+            return
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.km.get_connection_info())
+        kc.start_channels(iopub=False, hb=False, control=False)
+        try:
+            session = remote.Session(kc, self._workdir, self._kernel_alive,
+                                     timeout=self.timeout or 120)
+        except remote.KernelGone as exc:
+            for cell in cells:
+                cell.outputs = [error_output("KernelError", str(exc))]
+            return
+        finally:
+            if "session" not in locals():
+                kc.stop_channels()
+        namespace = {"__name__": "__main__", "__builtins__": builtins,
+                     "__kit_substitute__": session.substitute}
+        exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
+        try:
+            for cell in cells:
+                grade_id = nbgrader_meta(cell)["grade_id"]
+                cell.outputs = run_test(self._tests[grade_id], grade_id, namespace,
+                                        session)
+                cell.execution_count = None
+        finally:
+            kc.stop_channels()
+        if session.broken:
+            note("fault", session.broken)
+
+
+def _free_names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _free_names(const)
+    return names
+
+
+def run_test(source, grade_id, namespace, session):
+    """Run one hidden test cell here; return its outputs for nbgrader to score."""
+    code = compile(source, f"<hidden test {grade_id}>", "exec")
+    for name in _free_names(code):
+        if name not in namespace and not hasattr(builtins, name):
+            namespace[name] = remote.RemoteFunction(session, name)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    outputs = []
+    with (warnings.catch_warnings(record=True) as caught,
+          contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr)):
+        try:
+            exec(code, namespace)  # noqa: S102 - the course's own hidden test
+            failure = None
+        except remote.KernelGone as exc:
+            failure = error_output("KernelError", str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure scores zero
+            summary = getattr(exc, "kit_summary", None)
+            failure = error_output(type(exc).__name__, summary or str(exc))
+    if stdout.getvalue():
+        outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                    text=stdout.getvalue()[-5000:]))
+    # As in a kernel, a warning or other text on stderr costs the cell its points.
+    text = stderr.getvalue() + "".join(
+        f"{w.category.__name__}: {w.message}\n" for w in caught)
+    if text:
+        outputs.append(NotebookNode(output_type="stream", name="stderr",
+                                    text=text[-5000:]))
+    if failure is not None:
+        outputs.append(failure)
+    return outputs
