@@ -93,8 +93,9 @@ def _raised(exc):
 class _Stubs:
     """Turns markers in the grader's arguments into callables in the kernel."""
 
-    def __init__(self, rpc, namespace):
-        self.rpc, self.namespace, self.count = rpc, namespace, 0
+    def __init__(self, inbox, outbox, namespace):
+        self.inbox, self.outbox = inbox, outbox
+        self.namespace, self.count = namespace, 0
 
     def resolve(self, value):
         found = marker(value)
@@ -111,10 +112,10 @@ class _Stubs:
     def stub(self, key):
         def call_grader(*args, **kwargs):
             self.count += 1
-            base = self.rpc / f"cb-{key}-{self.count}"
-            save(base, [list(args), kwargs])
-            builtins.input(f"kit-callback {key} {base.name}")
-            reply = pickle.loads(Path(f"{base}.reply").read_bytes())
+            name = f"cb-{key}-{self.count}"
+            save(self.outbox / name, [list(args), kwargs])
+            builtins.input(f"kit-callback {key} {name}")
+            reply = pickle.loads((self.inbox / f"{name}.reply").read_bytes())
             if "raised" in reply:
                 kind = getattr(builtins, reply["raised"], RuntimeError)
                 raise kind(reply["message"])
@@ -123,11 +124,12 @@ class _Stubs:
         return call_grader
 
 
-def serve(namespace, rpc, request):
-    """Run one request of the grader, read from ``rpc/request.pkl``."""
-    rpc = Path(rpc)
-    order = pickle.loads((rpc / f"{request}.pkl").read_bytes())
-    stubs = _Stubs(rpc, namespace)
+def serve(namespace, inbox, outbox, request):
+    """Run one request of the grader, read from ``inbox/request.pkl``; write the
+    outcome to ``outbox/request.out``."""
+    inbox, outbox = Path(inbox), Path(outbox)
+    order = pickle.loads((inbox / f"{request}.pkl").read_bytes())
+    stubs = _Stubs(inbox, outbox, namespace)
     if order["op"] == "bind":
         saved = namespace.setdefault("__kit_saved__", [])
         saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
@@ -153,4 +155,4 @@ def serve(namespace, rpc, request):
                       for a in args]
     reply["warnings"] = [[w.category.__name__, str(w.message)[:1000]]
                          for w in caught[:20]]
-    save(rpc / f"{request}.out", reply)
+    save(outbox / f"{request}.out", reply)

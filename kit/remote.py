@@ -11,8 +11,11 @@ compares them with the reference itself.
 
 import builtins
 import contextlib
+import io
 import json
+import os
 import pickle
+import stat
 import time
 import warnings
 from pathlib import Path
@@ -86,16 +89,26 @@ def decode(tree, arrays, depth=0):
     return RemoteObject(str(tree.get("type", "unknown"))[:100])
 
 
+def read_regular(path):
+    """The bytes of a regular file the kernel wrote, never following a link or
+    blocking on a pipe the student's code put in its place."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise KernelGone(f"the kernel did not write {Path(path).name}") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise KernelGone(f"{Path(path).name} is not a regular file")
+        if info.st_size > MAX_REPLY_BYTES:
+            raise KernelGone(f"the kernel wrote more than {MAX_REPLY_BYTES >> 20} MB")
+        return f.read(MAX_REPLY_BYTES + 1)
+
+
 def load(base):
     """Decode ``base``.json and ``base``.npz written by the kernel."""
-    json_path, npz_path = Path(f"{base}.json"), Path(f"{base}.npz")
-    for path in (json_path, npz_path):
-        if not path.is_file() or path.is_symlink():
-            raise KernelGone(f"the kernel did not write {path.name}")
-        if path.stat().st_size > MAX_REPLY_BYTES:
-            raise KernelGone(f"the kernel wrote more than {MAX_REPLY_BYTES >> 20} MB")
-    tree = json.loads(json_path.read_text())
-    with np.load(npz_path, allow_pickle=False) as npz:
+    tree = json.loads(read_regular(f"{base}.json"))
+    with np.load(io.BytesIO(read_regular(f"{base}.npz")), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     return tree, arrays
 
@@ -122,14 +135,15 @@ def _exception(raw, function):
 class Session:
     """Remote calls into one kernel, for the hidden tests of one notebook."""
 
-    def __init__(self, client, workdir, is_alive, timeout=60):
+    def __init__(self, client, inbox, outbox, is_alive, timeout=60):
         self.client = client
-        self.rpc = Path(workdir) / ".rpc"
-        self.rpc.mkdir(exist_ok=True)
+        # The grader writes to the inbox, which the kernel sees read-only, so no
+        # file there can be a link the student's code planted; it reads the outbox.
+        self.inbox, self.outbox = Path(inbox), Path(outbox)
         self.is_alive = is_alive
         self.timeout = timeout
         self.callbacks = {}
-        self.count = 0
+        self.count = self.keys = 0
         self.broken = None
         self._install()
 
@@ -146,10 +160,10 @@ class Session:
     def _request(self, order, what):
         self.count += 1
         name = f"r{self.count}"
-        (self.rpc / f"{name}.pkl").write_bytes(pickle.dumps(order))
-        self._execute(f"__import__('kit_agent').serve(globals(), {str(self.rpc)!r}, "
-                      f"{name!r})", what)
-        return self.rpc / f"{name}.out"
+        (self.inbox / f"{name}.pkl").write_bytes(pickle.dumps(order))
+        self._execute(f"__import__('kit_agent').serve(globals(), {str(self.inbox)!r}, "
+                      f"{str(self.outbox)!r}, {name!r})", what)
+        return self.outbox / f"{name}.out"
 
     def _execute(self, code, what):
         """Run ``code`` in the kernel, answering callbacks, until it replies."""
@@ -190,15 +204,15 @@ class Session:
         if len(parts) != 3 or parts[0] != "kit-callback" or "/" in parts[2]:
             self.client.input("")
             return
-        key, base = parts[1], self.rpc / parts[2]
+        key, name = parts[1], parts[2]
         try:
-            tree, arrays = load(base)
+            tree, arrays = load(self.outbox / name)
             args, kwargs = decode(tree, arrays)
             fn = self.callbacks[key]
             reply = {"value": fn(*args, **kwargs)}
         except Exception as exc:  # noqa: BLE001 - handed back to the kernel
             reply = {"raised": type(exc).__name__, "message": str(exc)}
-        Path(f"{base}.reply").write_bytes(pickle.dumps(reply))
+        (self.inbox / f"{name}.reply").write_bytes(pickle.dumps(reply))
         self.client.input("")
 
     # -- what hidden tests use -------------------------------------------
@@ -206,18 +220,31 @@ class Session:
         if isinstance(value, RemoteFunction):
             return (kernelside.OWN, value.__name__)
         if callable(value) and not isinstance(value, (type, np.random.Generator)):
-            key = f"f{len(self.callbacks)}"
+            self.keys += 1
+            key = f"f{self.keys}"
             self.callbacks[key] = value
             return (kernelside.CALLBACK, key)
         if isinstance(value, (list, tuple)) and any(callable(v) for v in value):
             return type(value)(self._marker(v) for v in value)
         return value
 
+    @contextlib.contextmanager
+    def _scope(self):
+        """Callbacks registered inside live only as long as the block: a stub the
+        student's code keeps for later then reaches nothing."""
+        before = set(self.callbacks)
+        try:
+            yield
+        finally:
+            for key in set(self.callbacks) - before:
+                del self.callbacks[key]
+
     def call(self, name, args, kwargs):
-        order = {"op": "call", "name": name,
-                 "args": [self._marker(a) for a in args],
-                 "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
-        out = self._request(order, f"call {name}()")
+        with self._scope():
+            order = {"op": "call", "name": name,
+                     "args": [self._marker(a) for a in args],
+                     "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
+            out = self._request(order, f"call {name}()")
         tree, arrays = load(out)
         reply = decode(tree, arrays)
         if not isinstance(reply, dict):
@@ -249,14 +276,15 @@ class Session:
     @contextlib.contextmanager
     def substitute(self, replacements):
         """Bind names in the kernel to the grader's functions for a while."""
-        order = {"op": "bind",
-                 "names": {k: self._marker(v) for k, v in replacements.items()}}
-        self._request(order, "replace functions for a test")
-        try:
-            yield
-        finally:
-            if not self.broken:
-                self._request({"op": "unbind"}, "restore functions after a test")
+        with self._scope():
+            order = {"op": "bind",
+                     "names": {k: self._marker(v) for k, v in replacements.items()}}
+            self._request(order, "replace functions for a test")
+            try:
+                yield
+            finally:
+                if not self.broken:
+                    self._request({"op": "unbind"}, "restore functions after a test")
 
 
 class RemoteFunction:

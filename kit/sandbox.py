@@ -42,8 +42,9 @@ def _python_roots():
     return sorted({r.resolve() for r in roots} | roots)
 
 
-def command(argv, workdir, library, memory_mb=None):
-    """The bubblewrap command line that runs ``argv`` confined to ``workdir``."""
+def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
+    """The bubblewrap command line that runs ``argv`` confined to ``workdir``;
+    folders in ``read_only`` and ``writable`` appear at the same paths inside."""
     problem = available()
     if problem:
         raise KitError(problem)
@@ -67,8 +68,12 @@ def command(argv, workdir, library, memory_mb=None):
     cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--tmpfs", "/dev/shm",
-            "--bind", str(workdir), str(workdir), "--chdir", str(workdir),
-            "--clearenv"]
+            "--bind", str(workdir), str(workdir)]
+    for folder in read_only:
+        cmd += ["--ro-bind", str(folder), str(folder)]
+    for folder in writable:
+        cmd += ["--bind", str(folder), str(folder)]
+    cmd += ["--chdir", str(workdir), "--clearenv"]
     env = dict(GRADING_ENV, HOME=str(workdir), PYTHONPATH=inner_library,
                IPYTHONDIR="/tmp/ipython", MPLCONFIGDIR="/tmp/mpl",
                PATH=os.pathsep.join([str(Path(sys.executable).parent),
@@ -83,13 +88,16 @@ def command(argv, workdir, library, memory_mb=None):
 class SandboxKernelManager(AsyncKernelManager):
     """An IPython kernel started inside the sandbox of one scratch folder."""
 
-    def __init__(self, workdir, library, memory_mb=None, **kwargs):
+    def __init__(self, workdir, library, memory_mb=None, read_only=(), writable=(),
+                 **kwargs):
         workdir = Path(workdir)
         kwargs.setdefault("transport", "ipc")
         kwargs.setdefault("ip", str(workdir / ".kernel"))
         super().__init__(kernel_name="python3", **kwargs)
         self.connection_file = str(workdir / ".kernel.json")
-        self._sandbox = (workdir, Path(library), memory_mb)
+        self._sandbox = dict(workdir=workdir, library=Path(library),
+                             memory_mb=memory_mb, read_only=read_only,
+                             writable=writable)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         # The kernel's own start-up chatter is not the submission's output.
@@ -97,7 +105,6 @@ class SandboxKernelManager(AsyncKernelManager):
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def format_kernel_cmd(self, extra_arguments=None):
-        workdir, library, memory_mb = self._sandbox
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
                 *(extra_arguments or [])]
-        return command(argv, workdir, library, memory_mb)
+        return command(argv, **self._sandbox)

@@ -84,20 +84,25 @@ class SecureExecute(Execute):
         # The kernel works in a scratch copy of the submission's other files: the
         # autograded folder holds the notebook with its hidden tests restored.
         source = Path(resources["metadata"]["path"])
-        self._workdir = Path(tempfile.mkdtemp(prefix="kit-kernel-"))
-        shutil.copytree(source, self._workdir, dirs_exist_ok=True,
+        self._scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-"))
+        self._workdir = self._scratch / "work"
+        self._inbox, self._outbox = self._scratch / "inbox", self._scratch / "outbox"
+        shutil.copytree(source, self._workdir,
                         ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+        self._inbox.mkdir()
+        self._outbox.mkdir()
         self._tests, self._imports = (hidden_tests(resources) if self.judge
                                       else ({}, None))
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def create_kernel_manager(self):
         self.km = SandboxKernelManager(self._workdir, self.library,
                                        memory_mb=self.memory_mb or None,
-                                       config=self.config)
+                                       read_only=[self._inbox],
+                                       writable=[self._outbox], config=self.config)
         return self.km
 
     def _kernel_alive(self):
@@ -149,8 +154,8 @@ class SecureExecute(Execute):
         kc.load_connection_info(self.km.get_connection_info())
         kc.start_channels(iopub=False, hb=False, control=False)
         try:
-            session = remote.Session(kc, self._workdir, self._kernel_alive,
-                                     timeout=self.timeout or 120)
+            session = remote.Session(kc, self._inbox, self._outbox,
+                                     self._kernel_alive, timeout=self.timeout or 120)
         except remote.KernelGone as exc:
             for cell in cells:
                 cell.outputs = [error_output("KernelError", str(exc))]

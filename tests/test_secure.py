@@ -64,8 +64,10 @@ def kernel(repo, tmp_path_factory):
     """A sandboxed kernel with a few functions defined, and a remote session."""
     if sandbox.available():
         pytest.fail(sandbox.available())
-    workdir = tmp_path_factory.mktemp("kernel")
-    km = sandbox.SandboxKernelManager(workdir, repo.release / "library", memory_mb=2048)
+    workdir, inbox, outbox = (tmp_path_factory.mktemp(name)
+                              for name in ("work", "inbox", "outbox"))
+    km = sandbox.SandboxKernelManager(workdir, repo.release / "library", memory_mb=2048,
+                                      read_only=[inbox], writable=[outbox])
     loop = asyncio.new_event_loop()
     loop.run_until_complete(km.start_kernel())
     kc = BlockingKernelClient()
@@ -79,7 +81,11 @@ def scale_in_place(a, k):
 def apply(f, x):
     return f(x) + 1
 def uses_helper(x):
+    global kept
+    kept = helper
     return helper(x) * 2
+def use_kept(x):
+    return kept(x)
 def noisy(x):
     print("secret", x)
     import warnings
@@ -91,8 +97,8 @@ def leave():
     import os
     os._exit(0)
 """, timeout=60)
-    session = remote.Session(kc, workdir, lambda: km.provisioner.process.poll() is None,
-                             timeout=30)
+    session = remote.Session(kc, inbox, outbox,
+                             lambda: km.provisioner.process.poll() is None, timeout=30)
     yield km, kc, session, workdir
     kc.stop_channels()
     loop.run_until_complete(km.shutdown_kernel(now=True))
@@ -132,6 +138,25 @@ def test_the_kernel_has_no_network_and_a_memory_limit(kernel):
     assert out.strip() == "limit"
 
 
+def test_the_grader_never_follows_links_the_kernel_plants(kernel, tmp_path):
+    km, kc, session, workdir = kernel
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep")
+    inbox, outbox = session.inbox, session.outbox
+    out = run(kc, f"import os\ntry:\n    os.symlink({str(precious)!r}, "
+                  f"{str(inbox / 'r99.pkl')!r})\nexcept OSError as e:\n"
+                  "    print('read-only', e)")
+    assert out.startswith("read-only")
+    os_link = outbox / "planted.json"
+    run(kc, f"import os; os.symlink({str(precious)!r}, {str(os_link)!r})")
+    with pytest.raises(remote.KernelGone):
+        remote.load(outbox / "planted")
+    run(kc, f"import os; os.mkfifo({str(outbox / 'pipe.json')!r})")
+    with pytest.raises(remote.KernelGone, match="not a regular file"):
+        remote.load(outbox / "pipe")
+    assert precious.read_text() == "keep"
+
+
 def test_in_place_updates_come_back(kernel):
     session = kernel[2]
     a = np.arange(4.0)
@@ -152,6 +177,10 @@ def test_functions_passed_in_run_in_the_grader(kernel):
         assert session.call("uses_helper", (1,), {}) == 202
     with pytest.raises(NameError):
         session.call("uses_helper", (1,), {})
+    # a grader's function kept by the student's code reaches nothing afterwards
+    with pytest.raises(KeyError) as info:
+        session.call("use_kept", (1,), {})
+    assert info.value.kit_summary == "use_kept() raised KeyError."
 
 
 def test_output_stays_in_the_kernel_and_warnings_come_back(kernel):
