@@ -60,8 +60,8 @@ def _release_notebooks(course, assignment):
 
 def _repair(nb, release_nb, name, note):
     """Put back graded and locked cells that are missing; unmark duplicates."""
-    seen = set()
-    for cell in nb.cells:
+    seen, ids = set(), set()
+    for i, cell in enumerate(nb.cells):
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id and grade_id in seen:
             note("fault", f"{name}: cell {grade_id} appears more than once; "
@@ -69,6 +69,9 @@ def _repair(nb, release_nb, name, note):
             cell.metadata.pop("nbgrader", None)
         elif grade_id:
             seen.add(grade_id)
+        if cell.get("id") in ids:
+            cell["id"] = f"copy-{i}"
+        ids.add(cell.get("id"))
     position = 0
     for ref in release_nb.cells:
         meta = nbgrader_meta(ref)
@@ -83,7 +86,9 @@ def _repair(nb, release_nb, name, note):
             if meta.get("grade") and ref.cell_type == "code":
                 note("fault", f"{name}: test cell {grade_id} was deleted or lost its "
                               "metadata; it was put back and graded")
-            nb.cells.insert(position, copy.deepcopy(ref))
+            restored = copy.deepcopy(ref)
+            restored["id"] = f"{grade_id}-restored"
+            nb.cells.insert(position, restored)
             position += 1
 
 

@@ -87,10 +87,12 @@ class SecureExecute(Execute):
         self._scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-"))
         self._workdir = self._scratch / "work"
         self._inbox, self._outbox = self._scratch / "inbox", self._scratch / "outbox"
+        # Files the hidden tests make (tempfile) are here, for the kernel to read.
+        self._shared = self._scratch / "shared"
         shutil.copytree(source, self._workdir,
                         ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-        self._inbox.mkdir()
-        self._outbox.mkdir()
+        for folder in (self._inbox, self._outbox, self._shared):
+            folder.mkdir()
         self._tests, self._imports = (hidden_tests(resources) if self.judge
                                       else ({}, None))
         try:
@@ -101,7 +103,7 @@ class SecureExecute(Execute):
     def create_kernel_manager(self):
         self.km = SandboxKernelManager(self._workdir, self.library,
                                        memory_mb=self.memory_mb or None,
-                                       read_only=[self._inbox],
+                                       read_only=[self._inbox, self._shared],
                                        writable=[self._outbox], config=self.config)
         return self.km
 
@@ -166,6 +168,7 @@ class SecureExecute(Execute):
         namespace = {"__name__": "__main__", "__builtins__": builtins,
                      "__kit_substitute__": session.substitute}
         exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
+        saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(self._shared)
         try:
             for cell in cells:
                 grade_id = nbgrader_meta(cell)["grade_id"]
@@ -173,6 +176,7 @@ class SecureExecute(Execute):
                                         session)
                 cell.execution_count = None
         finally:
+            tempfile.tempdir = saved_tempdir
             kc.stop_channels()
         if session.broken:
             note("fault", session.broken)
