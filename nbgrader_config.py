@@ -1,8 +1,15 @@
 """nbgrader configuration of the course (read by nbgrader and the formgrader)."""
 
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "ml-course"
+# The gradebook: the SQLite file gradebook.db in the course folder (nbgrader's default)
+# unless KIT_GRADEBOOK_URL names another database, such as a PostgreSQL server shared
+# by several graders (see the README). The kit reads the same variable.
+if os.environ.get("KIT_GRADEBOOK_URL"):
+    c.CourseDirectory.db_url = os.environ["KIT_GRADEBOOK_URL"]
 # Files next to a source notebook are copied into the release and into autograded/:
 # the jupytext twins (*.py) hold solutions, so they never travel.
 c.CourseDirectory.ignore = [
@@ -12,3 +19,5 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Seconds one cell may run during autograding before it is interrupted.
 c.Execute.timeout = 120
+# Feedback shows no hidden tests and no tracebacks quoting them (kit/feedback.py).
+c.GenerateFeedback.preprocessors.append("kit.feedback.HideHiddenTests")

@@ -26,7 +26,7 @@ import nbformat
 from tqdm import tqdm
 
 from kit import scan, secure
-from kit.course import Course, nbgrader_meta, tool_env
+from kit.course import Course, KitError, nbgrader_meta, tool_env
 
 STAGED = ".kit/staged"
 
@@ -194,8 +194,30 @@ def _init_worker():
     os.environ.update(tool_env())
 
 
+def prepare_gradebook(course, found):
+    """Check that every assignment is in the gradebook and add every student, one
+    at a time: two workers adding the same new student at once would collide."""
+    from nbgrader.api import Gradebook, InvalidEntry, MissingEntry
+
+    with Gradebook(course.gradebook_url) as gb:
+        for assignment in found:
+            try:
+                gb.find_assignment(assignment)
+            except MissingEntry:
+                raise KitError(
+                    f"{assignment} is not in the gradebook {course.gradebook_url}: "
+                    "run `python -m kit build` (make build) with this gradebook "
+                    "first.") from None
+        for student in sorted({s for students in found.values() for s in students}):
+            try:
+                gb.update_or_create_student(student)
+            except InvalidEntry:  # added meanwhile by another machine
+                gb.db.rollback()
+
+
 def grade_all(course, found, options=Options(), progress=False):
     """Grade every ``{assignment: [students]}`` submission; return the results."""
+    prepare_gradebook(course, found)
     jobs = [(a, s) for a, students in found.items() for s in students]
     results = []
     workers = options.worker_count(len(jobs))

@@ -63,7 +63,11 @@ class Course:
 
     @property
     def gradebook_url(self):
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        """nbgrader's database: ``$KIT_GRADEBOOK_URL`` when set (a PostgreSQL server
+        shared by several graders; nbgrader_config.py reads the same variable), else
+        the SQLite file gradebook.db in the course folder."""
+        return (os.environ.get("KIT_GRADEBOOK_URL")
+                or f"sqlite:///{self.root / 'gradebook.db'}")
 
     def assignments(self):
         """Names of the assignments: folders of source/ holding ``<name>.ipynb``."""

@@ -1,10 +1,13 @@
-"""Scores read back from the gradebook: a table, a summary and an HTML report."""
+"""Scores read back from the gradebook and failures read from the autograded
+notebooks: a table, a summary and an HTML report."""
 
 import html
 
+import nbformat
 import pandas as pd
 from lets_plot import (
     aes,
+    geom_histogram,
     geom_text,
     geom_tile,
     ggplot,
@@ -12,9 +15,12 @@ from lets_plot import (
     ggtitle,
     labs,
     scale_fill_gradient,
+    scale_x_continuous,
+    scale_y_continuous,
 )
 from nbgrader.api import Gradebook
 
+from kit.course import KitError
 from lib import plots
 
 
@@ -82,17 +88,166 @@ def score_heatmap(df):
     )
 
 
-def write_html(df, path, title="Grading report"):
-    """A standalone report page: the score chart per assignment and the table."""
+def failures(course):
+    """The failed checks of every autograded notebook, one row per failing test.
+
+    Reads ``autograded/<student>/<assignment>/*.ipynb``. A test cell (a graded code
+    cell worth points) failed when one of its outputs is an error; its message is
+    the error's value, or its name when the value is empty. A notebook that cannot
+    be read is skipped (grading flags it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns assignment, student, problem and message.
+    """
+    rows = []
+    for path in sorted((course.root / "autograded").glob("*/*/*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):  # nbformat's read errors are ValueErrors
+            continue
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if (cell.cell_type != "code" or not meta.get("grade")
+                    or not (meta.get("points") or 0) > 0):
+                continue
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    rows.append({
+                        "assignment": path.parent.name,
+                        "student": path.parent.parent.name,
+                        "problem": problem_name(meta.get("grade_id", "")),
+                        "message": output.get("evalue") or output.get("ename", ""),
+                    })
+    return pd.DataFrame(rows, columns=["assignment", "student", "problem", "message"])
+
+
+FLAG_COLUMNS = ["student", "assignment", "kind", "reason"]
+
+
+def read_flags(course):
+    """``reports/flags.csv`` (submissions that need attention) as a DataFrame;
+    empty, with its columns, when grading flagged nothing or wrote no file."""
+    path = course.reports / "flags.csv"
+    try:
+        flags = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    missing = set(FLAG_COLUMNS) - set(flags.columns)
+    if missing:
+        raise KitError(f"{path}: missing columns {sorted(missing)}; expected "
+                       f"{', '.join(FLAG_COLUMNS)}.")
+    return flags
+
+
+def score_histogram(df):
+    """How many submissions earned each total of automatic points."""
+    auto = df[df.kind == "auto"]
+    totals = auto.groupby("student")["score"].sum()
+    out_of = float(auto.groupby("student")["max_score"].sum().max())
+    # Whole submissions: ticks at integers only.
+    most = int(totals.round().value_counts().max())
+    step = max(1, -(-most // 6))
+    return (
+        ggplot({"total": totals.tolist()}, aes("total"))
+        + geom_histogram(binwidth=1, center=0, fill="#4c78a8", color="white")
+        + scale_x_continuous(limits=[-0.5, out_of + 0.5])
+        + scale_y_continuous(breaks=list(range(0, most + step, step)))
+        + labs(x=f"automatic points (out of {out_of:g})", y="submissions")
+        + ggtitle("Score distribution")
+        + ggsize(560, 340)
+    )
+
+
+def problem_stats(df):
+    """Per automatically graded problem: mean score, points and failure rate (the
+    fraction of submissions that did not earn all its points)."""
+    auto = df[df.kind == "auto"].assign(failed=lambda d: d.score < d.max_score)
+    return auto.groupby("problem", sort=False).agg(
+        mean=("score", "mean"), points=("max_score", "max"),
+        failure_rate=("failed", "mean"))
+
+
+def problem_charts(df):
+    """Bar charts of the mean score and of the failure rate of each problem, in
+    percent (problems are worth different points)."""
+    stats = problem_stats(df)
+    return [
+        plots.bar_chart(100 * stats["mean"] / stats.points,
+                        title="Mean score per problem", xlab="problem",
+                        ylab="mean score (% of the problem's points)"),
+        plots.bar_chart(100 * stats.failure_rate, title="Failure rate per problem",
+                        xlab="problem", ylab="% of submissions without all the points"),
+    ]
+
+
+def common_failures(failures, top=10):
+    """The ``top`` most frequent (problem, message) pairs, with their counts."""
+    counts = (failures.groupby(["problem", "message"]).size()
+              .rename("submissions").reset_index()
+              .sort_values(["submissions", "problem", "message"],
+                           ascending=[False, True, True]))
+    return counts.head(top).reset_index(drop=True)
+
+
+def _table(df, empty):
+    """A plain HTML table of text cells (escaped), or ``empty`` when no rows."""
+    if df.empty:
+        return f"<p>{html.escape(empty)}</p>"
+    return df.to_html(index=False, classes="text", border=0)
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;"
+    "margin-bottom:1.5em} td,th{border:1px solid #ccc;padding:2px 6px;"
+    "text-align:right} table.text td,table.text th{text-align:left} "
+    ".charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}"
+)
+
+
+def write_html(df, path, failures=None, flags=None, title="Grading report"):
+    """A standalone report page (static SVG charts, no JavaScript).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Scores as returned by :func:`scores`.
+    path : pathlib.Path
+        The HTML file to write; missing parent folders are created.
+    failures : pandas.DataFrame, optional
+        Failed checks as returned by :func:`failures`.
+    flags : pandas.DataFrame, optional
+        Flagged submissions, columns student, assignment, kind and reason.
+    title : str
+        Page title and top heading.
+
+    The page starts with the flagged submissions; then, per assignment, the score
+    distribution, the mean score and failure rate of each problem, the scores of
+    each submission (chart and table) and the most common failure messages.
+    """
+    if failures is None:
+        failures = pd.DataFrame(columns=["assignment", "student", "problem",
+                                         "message"])
+    if flags is None:
+        flags = pd.DataFrame(columns=FLAG_COLUMNS)
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-             f"{html.escape(title)}</title><style>body{{font-family:sans-serif;"
-             f"margin:2em}} table{{border-collapse:collapse}} td,th{{border:1px solid "
-             f"#ccc;padding:2px 6px;text-align:right}}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+             f"{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             f"<h2 id='flags'>Flagged submissions ({len(flags)})</h2>",
+             _table(flags[FLAG_COLUMNS], "No submission was flagged.")]
     for assignment, part in df.groupby("assignment", sort=False):
         parts.append(f"<h2>{html.escape(assignment)}</h2>")
-        parts.append(plots.to_svg(score_heatmap(part)))
-        parts.append(summary(part).to_html(na_rep="", float_format="{:g}".format))
+        if (part.kind == "auto").any():
+            charts = [score_histogram(part), *problem_charts(part)]
+            parts.append("<div class='charts'>"
+                         + "".join(plots.to_svg(c) for c in charts) + "</div>")
+            parts.append(plots.to_svg(score_heatmap(part)))
+            table = summary(part).droplevel("assignment")
+            parts.append(table.to_html(na_rep="", float_format="{:g}".format))
+        common = common_failures(failures[failures.assignment == assignment])
+        parts.append("<h3>Most common failure messages</h3>")
+        parts.append(_table(common, "No check failed."))
     parts.append("</body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")

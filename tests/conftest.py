@@ -1,14 +1,19 @@
 """Fixtures shared by the pipeline tests: a scratch course, built and graded once."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kit import build, demo, grade
-from kit.course import Course, copy_course
+from kit.course import Course, copy_course, tool_env
 
 REPO = Path(__file__).resolve().parents[1]
+# Scratch courses grade into their own SQLite gradebook even where the shell names a
+# course's shared one (test_postgres.py sets the variable where it needs it).
+os.environ.pop("KIT_GRADEBOOK_URL", None)
 
 
 def quiet(*args, **kwargs):
@@ -54,3 +59,18 @@ def graded(built):
             demo.write_submission(course, student, assignment, nb)
     scores = grade.run(course, log=quiet)
     return course, scores, plans
+
+
+@pytest.fixture(scope="session")
+def graded_one(tmp_path_factory):
+    """A scratch course of one assignment (logistic_regression): built and given
+    its demo submissions by the kit's commands, then graded by ``grade.run``.
+
+    Returns ``(course, scores)``.
+    """
+    course = copy_course(REPO, tmp_path_factory.mktemp("one"), submissions=False,
+                         assignments=["logistic_regression"])
+    for command in ("build", "submissions"):
+        subprocess.run([sys.executable, "-m", "kit", "--course", str(course.root),
+                        command], check=True, capture_output=True, env=tool_env())
+    return course, grade.run(course, log=quiet)

@@ -1,0 +1,139 @@
+"""Feedback HTML: scores, failure messages and plots, and no hidden test (SPEC R1)."""
+
+import html
+import re
+
+import nbformat
+import pytest
+from nbconvert import HTMLExporter
+
+from kit import report
+from kit.course import HIDDEN_REGION
+from kit.feedback import HIDDEN_NOTE, HideHiddenTests, public_source
+
+ASSIGNMENT = "logistic_regression"
+
+
+def notebook_lines(path):
+    """The stripped lines of every cell of a notebook."""
+    nb = nbformat.read(path, as_version=4)
+    return {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
+
+
+def hidden_lines(course, assignment):
+    """Distinctive lines of the hidden-test regions of a source notebook: long
+    enough to mean something, and not also in the release (where they are public)."""
+    nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+    public = notebook_lines(course.release / assignment / f"{assignment}.ipynb")
+    lines = set()
+    for cell in nb.cells:
+        for region in HIDDEN_REGION.findall(cell.source):
+            lines |= {line.strip() for line in region.splitlines()[1:-1]}
+    return sorted(line for line in lines if len(line) >= 12 and line not in public)
+
+
+def page_texts(page):
+    """The text of an HTML page (tags removed: highlighted code is split into
+    spans) and the whole page, both unescaped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page)), html.unescape(page)
+
+
+def leaks(page, lines):
+    """The ``lines`` that appear in an HTML page."""
+    texts = page_texts(page)
+    return [line for line in lines if any(line in text for text in texts)]
+
+
+def feedback_page(course, student):
+    path = course.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    return path.read_text(encoding="utf-8")
+
+
+def cell_scores(page):
+    """``{grade_id: (score, points)}`` as a feedback page shows them."""
+    text, _ = page_texts(page)
+    found = re.findall(r"Grade cell:\s*(\S+)\s*Score:\s*([\d.]+)\s*/\s*([\d.]+)", text)
+    return {grade_id: (float(s), float(p)) for grade_id, s, p in found}
+
+
+def squeeze(text):
+    return " ".join(text.split())
+
+
+def test_public_source_keeps_the_public_part_and_says_what_was_hidden():
+    source = ('"""Hidden tests of f."""\nx = 1\n### BEGIN HIDDEN TESTS\n'
+              'assert f(secret_input) == 42\n### END HIDDEN TESTS\n')
+    assert public_source(source) == f'"""Hidden tests of f."""\nx = 1\n{HIDDEN_NOTE}'
+    # A region never closed hides the whole cell rather than what follows it.
+    assert public_source("y = 2\n### BEGIN HIDDEN TESTS\nsecret()\n") == HIDDEN_NOTE
+
+
+def test_source_notebook_has_hidden_lines_to_look_for(graded_one):
+    course, _ = graded_one
+    assert len(hidden_lines(course, ASSIGNMENT)) >= 20
+
+
+def test_feedback_shows_no_line_of_a_hidden_test(graded_one):
+    course, scores = graded_one
+    lines = hidden_lines(course, ASSIGNMENT)
+    students = sorted(scores.student.unique())
+    pages = {s: feedback_page(course, s) for s in students}
+    assert len(pages) >= 6
+    assert {s: leaks(page, lines) for s, page in pages.items()} == dict.fromkeys(
+        students, [])
+    for page in pages.values():
+        assert HIDDEN_NOTE in page_texts(page)[0]
+
+
+def test_leak_check_finds_hidden_tests_in_unfiltered_feedback(graded_one):
+    """The check above can fail: nbconvert's HTML of an autograded notebook shows
+    the hidden tests; the same notebook through HideHiddenTests does not."""
+    course, _ = graded_one
+    lines = hidden_lines(course, ASSIGNMENT)
+    path = (course.root / "autograded" / "overflowing-sigmoid" / ASSIGNMENT
+            / f"{ASSIGNMENT}.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    raw, _ = HTMLExporter().from_notebook_node(nb)
+    assert len(leaks(raw, lines)) > len(lines) / 2
+    # Without a gradebook, the preprocessor reads the markers in the cells.
+    exporter = HTMLExporter()
+    exporter.register_preprocessor(HideHiddenTests, enabled=True)
+    filtered, _ = exporter.from_notebook_node(nb)
+    assert leaks(filtered, lines) == []
+
+
+def test_feedback_shows_the_score_of_every_problem(graded_one):
+    course, scores = graded_one
+    auto = scores[scores.kind == "auto"]
+    for student, part in auto.groupby("student"):
+        shown = cell_scores(feedback_page(course, student))
+        expected = {f"test_{row.problem}": (row.score, row.max_score)
+                    for row in part.itertuples()}
+        assert {k: shown.get(k) for k in expected} == expected, student
+
+
+def test_feedback_shows_the_failure_message_not_the_traceback(graded_one):
+    course, scores = graded_one
+    student = "overflowing-sigmoid"
+    failed = report.failures(course)
+    failed = failed[failed.student == student]
+    assert failed.problem.tolist() == ["sigmoid"]
+    mine = scores[(scores.student == student) & (scores.problem == "sigmoid")]
+    assert mine.score.item() < mine.max_score.item()
+
+    page = feedback_page(course, student)
+    text = squeeze(page_texts(page)[0])
+    message = failed.message.item()
+    assert f"AssertionError: {squeeze(message)}" in text
+    assert cell_scores(page)["test_sigmoid"] == (0.0, mine.max_score.item())
+    # The hidden test cell of sigmoid: its note, then its one-line error.
+    cell = text[text.index("Grade cell: test_sigmoid"):]
+    cell = cell[:cell.index("Grade cell:", 1)]
+    assert HIDDEN_NOTE in cell and "Traceback" not in cell
+    assert "most recent call last" not in cell
+
+
+@pytest.mark.parametrize("student", ["reference", "overflowing-sigmoid"])
+def test_feedback_keeps_the_plots(graded_one, student):
+    course, _ = graded_one
+    assert feedback_page(course, student).count("<svg") >= 2

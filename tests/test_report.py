@@ -1,0 +1,146 @@
+"""The course report: failures, flags, charts, and regrading that changes nothing."""
+
+import html
+
+import pandas as pd
+import pytest
+import sqlalchemy
+
+from kit import demo, grade, report
+from kit.course import Course, KitError
+
+ASSIGNMENT = "logistic_regression"
+
+
+def quiet(*args, **kwargs):
+    pass
+
+
+def test_failures_name_the_wrong_function_of_each_demo_submission(graded_one):
+    course, _ = graded_one
+    failed = report.failures(course)
+    assert list(failed.columns) == ["assignment", "student", "problem", "message"]
+    assert set(failed.assignment) == {ASSIGNMENT}
+    mistakes = demo.load_variants(course, ASSIGNMENT).DEMO
+    assert mistakes
+    for student, variants in mistakes.items():
+        mine = failed[failed.student == student]
+        assert set(mine.problem) == {v.split("__")[0] for v in variants}, student
+        assert (mine.message.str.len() > 20).all()
+    assert failed[failed.student == "reference"].empty
+    untouched = failed[failed.student == "untouched"]
+    assert set(untouched.message) == {"NotImplementedError"}
+
+
+def test_common_failures_counts_and_keeps_the_most_frequent():
+    rows = [("a", f"s{i}", "f", "f is wrong.") for i in range(5)]
+    rows += [("a", f"s{i}", "g", "g is wrong.") for i in range(3)]
+    rows += [("a", f"t{i}", "h", f"message {i}") for i in range(12)]
+    failures = pd.DataFrame(rows, columns=["assignment", "student", "problem",
+                                           "message"])
+    common = report.common_failures(failures, top=4)
+    assert common.values.tolist() == [["f", "f is wrong.", 5], ["g", "g is wrong.", 3],
+                                      ["h", "message 0", 1], ["h", "message 1", 1]]
+
+
+def test_failure_rate_and_mean_score_per_problem(graded_one):
+    _, scores = graded_one
+    stats = report.problem_stats(scores[scores.assignment == ASSIGNMENT])
+    auto = scores[scores.kind == "auto"]
+    for problem, row in stats.iterrows():
+        mine = auto[auto.problem == problem]
+        assert row["mean"] == pytest.approx(mine.score.mean())
+        assert row.failure_rate == pytest.approx((mine.score < mine.max_score).mean())
+    # The untouched submission fails everything, the reference nothing.
+    assert (stats.failure_rate > 0).all() and (stats.failure_rate < 1).all()
+
+
+def test_report_page_has_the_charts_tables_and_messages(graded_one):
+    course, _ = graded_one
+    page = (course.reports / "report.html").read_text(encoding="utf-8")
+    for title in ("Score distribution", "Mean score per problem",
+                  "Failure rate per problem", "Scores per problem",
+                  "Most common failure messages", "Flagged submissions"):
+        assert title in page, title
+    assert page.count("<svg") >= 4 and "<script" not in page
+    for message in report.failures(course).message:
+        assert html.escape(message) in page
+
+
+def test_flags_are_read_and_shown(graded_one, tmp_path):
+    course, scores = graded_one
+    scratch = Course(tmp_path)
+    assert list(report.read_flags(scratch).columns) == report.FLAG_COLUMNS
+    assert report.read_flags(scratch).empty
+
+    scratch.reports.mkdir()
+    flags = pd.DataFrame([
+        ["overflowing-sigmoid", ASSIGNMENT, "cheat",
+         "answer cell sigmoid changes how IPython runs later cells "
+         "(input_transformers)"],
+        ["<b>broken</b>", ASSIGNMENT, "fault",
+         "logistic_regression.ipynb is not valid JSON"],
+    ], columns=report.FLAG_COLUMNS)
+    flags.to_csv(scratch.reports / "flags.csv", index=False)
+    read = report.read_flags(scratch)
+    pd.testing.assert_frame_equal(read, flags)
+
+    path = tmp_path / "report.html"
+    report.write_html(scores, path, failures=report.failures(course), flags=read)
+    page = path.read_text(encoding="utf-8")
+    assert "Flagged submissions (2)" in page
+    for reason in flags.reason:
+        assert html.escape(reason) in page
+    assert "&lt;b&gt;broken&lt;/b&gt;" in page and "<b>broken" not in page
+
+    report.write_html(scores, path)
+    assert "No submission was flagged." in path.read_text(encoding="utf-8")
+
+
+def test_flags_file_with_wrong_columns_is_an_error(tmp_path):
+    course = Course(tmp_path)
+    course.reports.mkdir()
+    (course.reports / "flags.csv").write_text("student,why\nann,late\n")
+    with pytest.raises(KitError, match="flags.csv: missing columns"):
+        report.read_flags(course)
+
+
+def gradebook_rows(course):
+    """Rows in each table of the course's gradebook."""
+    engine = sqlalchemy.create_engine(course.gradebook_url)
+    try:
+        with engine.connect() as db:
+            return {table: db.execute(sqlalchemy.text(
+                        f'SELECT COUNT(*) FROM "{table}"')).scalar()
+                    for table in sqlalchemy.inspect(db).get_table_names()}
+    finally:
+        engine.dispose()
+
+
+def outputs(course):
+    """What grading writes that a regrade must reproduce."""
+    keys = ["assignment", "student", "problem"]
+    return {
+        "scores": pd.read_csv(course.reports / "scores.csv")
+        .sort_values(keys).reset_index(drop=True),
+        "grades": pd.read_csv(course.reports / "grades.csv")
+        .sort_values(["assignment", "student_id"]).reset_index(drop=True),
+        "failures": report.failures(course).sort_values(keys).reset_index(drop=True),
+        "gradebook": gradebook_rows(course),
+        "feedback": sorted(p.relative_to(course.root)
+                           for p in (course.root / "feedback").rglob("*.html")),
+    }
+
+
+def test_regrading_gives_the_same_scores_and_no_duplicate_rows(graded_one):
+    course, _ = graded_one
+    first = outputs(course)
+    assert len(first["scores"]) and len(first["grades"]) and first["gradebook"]
+    assert first["gradebook"]["grade"] > 0
+
+    grade.run(course, log=quiet)
+    second = outputs(course)
+    for name in ("scores", "grades", "failures"):
+        pd.testing.assert_frame_equal(second[name], first[name], obj=name)
+    assert second["gradebook"] == first["gradebook"]
+    assert second["feedback"] == first["feedback"]
