@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup build submissions demo test test-data sandbox postgres lint bench clean
+.PHONY: setup build submissions demo test test-data browser sandbox postgres lint lab bench clean
 
 setup: $(VENV)/.synced
 
@@ -34,7 +34,7 @@ demo: setup sandbox
 	python -m kit grade --build
 
 ## test: the whole suite, lint included (what CI runs)
-test: setup lint test-data sandbox postgres
+test: setup lint test-data browser sandbox postgres
 	python -m pytest
 
 ## test-data: Debian's Fashion-MNIST idx files for the parser tests, where the
@@ -47,6 +47,17 @@ test-data:
 	    || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }; } \
 	  >/dev/null 2>&1 || echo "note: could not install dataset-fashion-mnist"; \
 	else echo "note: not root: dataset-fashion-mnist not installed"; fi
+
+## browser: Debian's Chromium for the browser tests (Playwright drives it; it never
+## downloads a browser), where the platform allows (root with apt); without it those
+## tests skip and say why
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }; } \
+	  >/dev/null 2>&1 || echo "note: could not install chromium"; \
+	else echo "note: not root: chromium not installed"; fi
 
 ## sandbox: Debian's bubblewrap, which confines each grading kernel (root with apt)
 sandbox:
@@ -71,6 +82,19 @@ postgres:
 
 lint: setup
 	ruff check .
+
+## lab: JupyterLab with nbgrader's extension on lab/, a working copy of release/
+## (each folder copied once: delete lab/<folder> to get it fresh from release/);
+## kernels import the student library release/library, as students' kernels will.
+## Extra server options: make lab LAB_ARGS="--no-browser --port=8899"
+LAB_DIR := lab
+LAB_ARGS ?=
+lab: setup
+	@mkdir -p $(LAB_DIR)
+	@for d in release/*/; do \
+	  [ -e "$(LAB_DIR)/$$(basename $$d)" ] || cp -R "$$d" "$(LAB_DIR)/"; done
+	PYTHONPATH=$(CURDIR)/release/library jupyter lab --ServerApp.root_dir=$(LAB_DIR) \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 ## bench: time the notebooks, the main job, the softmax/MLP epochs and the kit's
 ## parallel secure grading against plain nbgrader
