@@ -24,6 +24,8 @@ import numpy as np
 MAX_DEPTH = 20
 MAX_STR = 10_000
 _MISSING = object()
+# Functions of the kernel's passed to the grader during the current request.
+EXPORTED = {}
 
 
 CALLBACK, OWN = "\0kit-callback", "\0kit-own"
@@ -67,12 +69,21 @@ def encode(value, arrays, depth=0):
     if isinstance(value, (tuple, list)):
         kind = "tuple" if isinstance(value, tuple) else "list"
         return {"t": kind, "v": [encode(v, arrays, depth + 1) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"t": "set", "v": [encode(v, arrays, depth + 1) for v in value]}
     if isinstance(value, dict):
         return {"t": "dict", "v": [[encode(k, arrays, depth + 1),
                                     encode(v, arrays, depth + 1)]
                                    for k, v in value.items()]}
     if isinstance(value, np.random.Generator):
         return {"t": "rng", "v": json.dumps(value.bit_generator.state)}
+    if callable(value) and not isinstance(value, type):
+        key = getattr(value, "_kit_key", None)
+        if key is not None:  # one of the grader's own functions, coming back
+            return {"t": "cb", "k": str(key)}
+        key = f"k{len(EXPORTED)}"
+        EXPORTED[key] = value
+        return {"t": "kfn", "k": key}
     return {"t": "opaque", "type": type(value).__name__[:100]}
 
 
@@ -114,13 +125,27 @@ class _Stubs:
             self.count += 1
             name = f"cb-{key}-{self.count}"
             save(self.outbox / name, [list(args), kwargs])
-            builtins.input(f"kit-callback {key} {name}")
-            reply = pickle.loads((self.inbox / f"{name}.reply").read_bytes())
+            prompt, index = f"kit-callback {key} {name}", 0
+            while True:
+                builtins.input(prompt)
+                reply = pickle.loads((self.inbox / f"{name}.reply{index}").read_bytes())
+                index += 1
+                if "call" not in reply:
+                    break
+                # The grader's function calls back one of ours before it returns.
+                try:
+                    out = {"value": EXPORTED[reply["call"]](
+                        *self.resolve(reply["args"]), **self.resolve(reply["kwargs"]))}
+                except BaseException as exc:  # noqa: BLE001 - the grader judges
+                    out = _raised(exc)
+                save(self.outbox / f"{name}-{index}", out)
+                prompt = f"kit-result {name}-{index}"
             if "raised" in reply:
                 kind = getattr(builtins, reply["raised"], RuntimeError)
                 raise kind(reply["message"])
-            return reply["value"]
+            return self.resolve(reply["value"])
         call_grader.__name__ = call_grader.__qualname__ = str(key)
+        call_grader._kit_key = key
         return call_grader
 
 
@@ -142,6 +167,7 @@ def serve(namespace, inbox, outbox, request):
             else:
                 namespace[name] = value
         return
+    EXPORTED.clear()
     args = stubs.resolve(order["args"])
     kwargs = stubs.resolve(order["kwargs"])
     reply = {}

@@ -54,11 +54,17 @@ class RemoteError(Exception):
     """Raised by the student's code with no builtin exception type to stand for it."""
 
 
-def decode(tree, arrays, depth=0):
-    """A value from the JSON tree written by :func:`kit.kernelside.save`."""
+def decode(tree, arrays, resolve=None, depth=0):
+    """A value from the JSON tree written by :func:`kit.kernelside.save`;
+    ``resolve(kind, key)`` stands for functions ("cb": the grader's own, handed out
+    earlier; "kfn": a function in the kernel)."""
     if depth > kernelside.MAX_DEPTH + 1 or not isinstance(tree, dict):
         return RemoteObject("unreadable value")
     kind, value = tree.get("t"), tree.get("v")
+    if kind in ("cb", "kfn"):
+        if resolve is None:
+            return RemoteObject("function")
+        return resolve(kind, str(tree.get("k")))
     if kind == "none":
         return None
     if kind in ("nd", "np"):
@@ -75,14 +81,17 @@ def decode(tree, arrays, depth=0):
     if kind == "str":
         return str(value)
     if kind in ("tuple", "list") and isinstance(value, list):
-        items = [decode(v, arrays, depth + 1) for v in value]
+        items = [decode(v, arrays, resolve, depth + 1) for v in value]
         return tuple(items) if kind == "tuple" else items
+    if kind == "set" and isinstance(value, list):
+        items = [decode(v, arrays, None, depth + 1) for v in value]
+        return {v for v in items if isinstance(v, (str, int, float, bool, tuple))}
     if kind == "dict" and isinstance(value, list):
         out = {}
         for pair in value:
-            key = decode(pair[0], arrays, depth + 1)
+            key = decode(pair[0], arrays, None, depth + 1)
             if isinstance(key, (str, int, float, bool, tuple, type(None))):
-                out[key] = decode(pair[1], arrays, depth + 1)
+                out[key] = decode(pair[1], arrays, resolve, depth + 1)
         return out
     if kind == "rng":
         return RngState(value)
@@ -144,6 +153,8 @@ class Session:
         self.timeout = timeout
         self.callbacks = {}
         self.count = self.keys = 0
+        self._replies, self._pending = {}, []
+        self._deadline, self._what = float("inf"), ""
         self.broken = None
         self._install()
 
@@ -169,51 +180,100 @@ class Session:
         """Run ``code`` in the kernel, answering callbacks, until it replies."""
         if self.broken:
             raise KernelGone(self.broken)
-        kc = self.client
-        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True)
-        poller = zmq.Poller()
-        poller.register(kc.shell_channel.socket, zmq.POLLIN)
-        poller.register(kc.stdin_channel.socket, zmq.POLLIN)
-        deadline = time.monotonic() + self.timeout
+        msg_id = self.client.execute(code, silent=True, store_history=False,
+                                     allow_stdin=True)
+        self._deadline = time.monotonic() + self.timeout
+        self._what = what
         while True:
-            if time.monotonic() > deadline:
+            channel, msg = self._next(shell=True)
+            if channel == "stdin":
+                self._answer(msg)
+            elif msg["parent_header"].get("msg_id") == msg_id:
+                content = msg["content"]
+                if content.get("status") != "ok":
+                    raise KernelGone(f"the kernel could not {what}: "
+                                     f"{content.get('ename', 'error')}")
+                return
+
+    def _next(self, shell):
+        """The next input request (or, with ``shell``, reply) from the kernel."""
+        kc = self.client
+        poller = zmq.Poller()
+        poller.register(kc.stdin_channel.socket, zmq.POLLIN)
+        if shell:
+            poller.register(kc.shell_channel.socket, zmq.POLLIN)
+        while True:
+            if time.monotonic() > self._deadline:
                 self.broken = (f"the kernel did not finish a call within "
-                               f"{self.timeout} s ({what})")
+                               f"{self.timeout} s ({self._what})")
                 raise KernelGone(self.broken)
             ready = dict(poller.poll(100))
             if kc.stdin_channel.socket in ready:
                 msg = kc.get_stdin_msg(timeout=0)
                 if msg["msg_type"] == "input_request":
-                    self._callback(msg["content"].get("prompt", ""))
-            if kc.shell_channel.socket not in ready:
-                if not ready and not self.is_alive():
-                    self.broken = f"the kernel died ({what})"
-                    raise KernelGone(self.broken)
-                continue
-            reply = kc.get_shell_msg(timeout=0)
-            if reply["parent_header"].get("msg_id") != msg_id:
-                continue
-            content = reply["content"]
-            if content.get("status") != "ok":
-                raise KernelGone(f"the kernel could not {what}: "
-                                 f"{content.get('ename', 'error')}")
-            return
+                    return "stdin", msg
+            elif shell and kc.shell_channel.socket in ready:
+                return "shell", kc.get_shell_msg(timeout=0)
+            elif not ready and not self.is_alive():
+                self.broken = f"the kernel died ({self._what})"
+                raise KernelGone(self.broken)
 
-    def _callback(self, prompt):
-        parts = str(prompt).split()
-        if len(parts) != 3 or parts[0] != "kit-callback" or "/" in parts[2]:
+    def _answer(self, msg):
+        """Serve a callback the kernel asks for; ignore any other input request."""
+        parts = str(msg["content"].get("prompt", "")).split()
+        if len(parts) == 3 and parts[0] == "kit-callback" and "/" not in parts[2]:
+            self._callback(parts[1], parts[2])
+        else:
             self.client.input("")
-            return
-        key, name = parts[1], parts[2]
+
+    def _reply(self, name, reply):
+        """Hand the kernel, blocked in callback ``name``, its next instruction."""
+        index = self._replies.get(name, 0)
+        self._replies[name] = index + 1
+        (self.inbox / f"{name}.reply{index}").write_bytes(pickle.dumps(reply))
+        self.client.input("")
+
+    def _callback(self, key, name):
+        self._pending.append(name)
         try:
             tree, arrays = load(self.outbox / name)
-            args, kwargs = decode(tree, arrays)
-            fn = self.callbacks[key]
-            reply = {"value": fn(*args, **kwargs)}
+            args, kwargs = decode(tree, arrays, self._resolve)
+            reply = {"value": self._marker(self.callbacks[key](*args, **kwargs))}
+        except KernelGone:
+            raise
         except Exception as exc:  # noqa: BLE001 - handed back to the kernel
             reply = {"raised": type(exc).__name__, "message": str(exc)}
-        (self.inbox / f"{name}.reply").write_bytes(pickle.dumps(reply))
-        self.client.input("")
+        finally:
+            self._pending.pop()
+        self._reply(name, reply)
+
+    def _resolve(self, kind, key):
+        if kind == "cb":
+            return self.callbacks.get(key, RemoteObject("function"))
+        return KernelFunction(self, key)
+
+    def call_kernel_function(self, key, args, kwargs):
+        """Call a function of the kernel's that it passed to one of ours: the
+        kernel is waiting in that callback, so ask it there."""
+        if not self._pending:
+            raise RuntimeError("a function from the submission was kept after the "
+                               "call that passed it")
+        self._reply(self._pending[-1], {
+            "call": key, "args": [self._marker(a) for a in args],
+            "kwargs": {k: self._marker(v) for k, v in kwargs.items()}})
+        while True:
+            _, msg = self._next(shell=False)
+            parts = str(msg["content"].get("prompt", "")).split()
+            if len(parts) == 2 and parts[0] == "kit-result" and "/" not in parts[1]:
+                tree, arrays = load(self.outbox / parts[1])
+                out = decode(tree, arrays, self._resolve)
+                if not isinstance(out, dict):
+                    raise KernelGone("the kernel's reply was unreadable")
+                self._write_back(args, out.get("after"))
+                if "raised" in out:
+                    raise _exception(out, "a function of the submission")
+                return out.get("value")
+            self._answer(msg)
 
     # -- what hidden tests use -------------------------------------------
     def _marker(self, value):
@@ -246,7 +306,7 @@ class Session:
                      "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
             out = self._request(order, f"call {name}()")
         tree, arrays = load(out)
-        reply = decode(tree, arrays)
+        reply = decode(tree, arrays, self._resolve)
         if not isinstance(reply, dict):
             raise KernelGone(f"the kernel's reply to {name}() was unreadable")
         self._write_back(args, reply.get("after"))
@@ -299,3 +359,14 @@ class RemoteFunction:
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
+
+
+class KernelFunction:
+    """A function of the student's code, passed to a function of the grader's."""
+
+    def __init__(self, session, key):
+        self.session, self.key = session, key
+        self.__name__ = self.__qualname__ = "function from the submission"
+
+    def __call__(self, *args, **kwargs):
+        return self.session.call_kernel_function(self.key, args, kwargs)

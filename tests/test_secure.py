@@ -22,7 +22,8 @@ def roundtrip(value, tmp_path):
 
 def test_values_cross_as_plain_data(tmp_path):
     value = (1.5, 3, True, None, "text", [np.arange(3.0), np.float64(2.5)],
-             {"k": np.int32(4)}, np.array(["a", "b"]), 10**30, float("nan"))
+             {"k": np.int32(4)}, np.array(["a", "b"]), 10**30, float("nan"),
+             {"W1", "b1"})
     back = roundtrip(value, tmp_path)
     assert isinstance(back, tuple) and back[:5] == (1.5, 3, True, None, "text")
     assert type(back[1]) is int and type(back[2]) is bool
@@ -30,6 +31,7 @@ def test_values_cross_as_plain_data(tmp_path):
     assert isinstance(back[5][1], np.float64) and back[5][1] == 2.5
     assert isinstance(back[6]["k"], np.int32)
     assert list(back[7]) == ["a", "b"] and back[8] == 10**30 and np.isnan(back[9])
+    assert back[10] == {"W1", "b1"}
 
 
 def test_objects_and_object_arrays_do_not_cross(tmp_path):
@@ -86,6 +88,10 @@ def uses_helper(x):
     return helper(x) * 2
 def use_kept(x):
     return kept(x)
+def lend(f, x):
+    return f(lambda t: t * 3, x)
+def hand_back(f, g, x):
+    return g(f, x)
 def noisy(x):
     print("secret", x)
     import warnings
@@ -177,6 +183,10 @@ def test_functions_passed_in_run_in_the_grader(kernel):
         assert session.call("uses_helper", (1,), {}) == 202
     with pytest.raises(NameError):
         session.call("uses_helper", (1,), {})
+    # a function of the kernel's passed to one of the grader's runs in the kernel
+    assert session.call("lend", (lambda h, x: h(x) + 1, 2), {}) == 7
+    # a function of the grader's passed back to the grader is itself again
+    assert session.call("hand_back", (square, lambda f, x: f(x) * 10, 4), {}) == 160
     # a grader's function kept by the student's code reaches nothing afterwards
     with pytest.raises(KeyError) as info:
         session.call("use_kept", (1,), {})
