@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,10 @@ def grade_submission(root, assignment, student, options):
 
 def _init_worker():
     os.environ.update(tool_env())
+    # nbgrader's gradebook code triggers SQLAlchemy 2's cascade warnings on every new
+    # submission; they say nothing about the submission, so keep them off the output.
+    from sqlalchemy.exc import SAWarning
+    warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def prepare_gradebook(course, found):
