@@ -18,11 +18,15 @@ A public check that fails prints its hint and ends the cell *without* an error.
 Students see the sentence they need instead of a traceback, and *Restart and Run All*
 goes on to the later cells and to the summary, which lists every function whose
 checks do not pass yet; an error would stop the run at the first one. The cells are
-worth 0 points, so grades are the same either way. nbgrader's *Validate* button looks
-for errors only, so it does not report these failures: the summary does.
+worth 0 points, so grades are the same either way. The exception is nbgrader's
+*Validate* button, which looks for errors only and would otherwise report "Success!"
+for a notebook whose public checks fail: while nbgrader validates
+(``NBGRADER_VALIDATING=1`` in the kernel's environment), a failing public check
+raises `PublicCheckFailed`, shown as its one-sentence hint alone.
 """
 
 import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -182,6 +186,14 @@ def substituted(namespace, **replacements):
                 namespace[name] = value
 
 
+class PublicCheckFailed(AssertionError):
+    """A failed public check while nbgrader validates the notebook."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a traceback: the hint is all students need.
+        return [str(self)]
+
+
 def passed(name):
     """Print and record that the public checks of ``name`` passed."""
     _public_results[name] = (True, "passed")
@@ -195,7 +207,8 @@ def public(name):
     The line is ``<name>: public checks passed.`` when the body ends normally, and
     otherwise a one-sentence hint: the function is not written yet, a check's
     message, or the error the function raised and where. The cell then ends without
-    an error (see the module docstring); the outcome is recorded for `summary`.
+    an error (see the module docstring: under nbgrader's Validate it raises
+    `PublicCheckFailed`); the outcome is recorded for `summary`.
 
     Examples
     --------
@@ -215,6 +228,8 @@ def public(name):
     except Exception as exc:  # noqa: BLE001 - every failure becomes a hint
         status, line = _hint(name, exc)
         _public_results[name] = (False, status)
+        if os.environ.get("NBGRADER_VALIDATING") == "1":
+            raise PublicCheckFailed(line) from None
         print(line)
     else:
         passed(name)
@@ -246,7 +261,7 @@ def _hint(name, exc):
     """``(status, line)``: the failure ``exc`` of the public checks of ``name`` as a
     short status for the summary and a one-sentence hint to print."""
     text = _first_line(exc)
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, AssertionError) and text:  # a check's one sentence
         return f"failed: {text}", f"{name}: {text}"
     raiser = _innermost(exc.__traceback__).tb_frame.f_code.co_name
     if type(exc) is NotImplementedError and not exc.args:  # a stub: nothing written

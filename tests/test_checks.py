@@ -5,16 +5,20 @@ None (nbgrader would read a returned number as partial credit); nothing a check
 does may reach stderr (nbgrader gives zero to a test cell that writes there).
 """
 
+import ast
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
 import warnings
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
+from kit.course import nbgrader_meta, tool_env
 from lib import checks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -424,3 +428,302 @@ def test_check_raises_fails_with_a_sentence_on_anything_else(fn, message):
 def test_check_accepts_an_array_condition_only_when_all_hold():
     assert checks.check(np.array([True, True]), "never shown") is None
     failure(checks.check, np.array([True, False]), "not all hold", match="not all")
+
+
+# --- public checks: one line per cell, and the summary ---------------------------
+
+
+@pytest.fixture
+def results(monkeypatch):
+    """A fresh record of public-check outcomes, as in a new kernel."""
+    fresh = {}
+    monkeypatch.setattr(checks, "_public_results", fresh)
+    return fresh
+
+
+def run_cells(*sources):
+    """Run sources as notebook cells: in one ``__main__`` namespace, each compiled
+    as its own file so that line numbers count from the top of the cell."""
+    namespace = {"__name__": "__main__", "checks": checks, "np": np}
+    for i, source in enumerate(sources):
+        exec(compile(textwrap.dedent(source), f"<cell {i}>", "exec"), namespace)
+    return namespace
+
+
+STUB = '''
+def sigmoid(z):
+    """Logistic function."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+'''
+
+CHECK_SIGMOID = '''
+with checks.public("sigmoid"):
+    checks.check_close(checks.call(sigmoid, 0.0), 0.5, what="sigmoid(0)",
+                       hint="sigmoid(z) is 1 / (1 + exp(-z)).")
+'''
+
+
+def test_public_prints_the_pass_line_and_records_it(results, capsys):
+    run_cells("def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", CHECK_SIGMOID)
+    captured = capsys.readouterr()
+    assert captured.out == "sigmoid: public checks passed.\n"
+    assert captured.err == ""
+    assert results == {"sigmoid": (True, "passed")}
+
+
+def test_public_yields_none():
+    with checks.public("f") as value:
+        assert value is None
+
+
+def test_public_says_a_stub_is_not_written_yet(results, capsys):
+    run_cells(STUB, CHECK_SIGMOID)
+    out = capsys.readouterr().out
+    assert out == ("sigmoid is not written yet: replace `raise NotImplementedError()` "
+                   "with your code.\n")
+    assert_one_sentence(out.strip())
+    assert results["sigmoid"] == (False, "not written yet")
+
+
+def test_public_names_an_unwritten_function_the_check_needs(results, capsys):
+    run_cells(STUB, "def loss(z):\n    return -np.log(sigmoid(z))\n", '''
+        with checks.public("loss"):
+            checks.check_close(checks.call(loss, 0.0), np.log(2.0))
+    ''')
+    assert capsys.readouterr().out == (
+        "loss: its check needs sigmoid, which is not written yet: write sigmoid "
+        "first.\n")
+    assert results["loss"][0] is False
+
+
+def test_public_prints_the_message_of_a_failed_check_on_one_line(results, capsys):
+    run_cells("def sigmoid(z):\n    return 0.25\n", CHECK_SIGMOID)
+    out = capsys.readouterr().out
+    assert out == ("sigmoid: sigmoid(0) differs from the expected value (largest "
+                   "relative error 5.0e-01, tolerance rtol=1e-07, atol=0). sigmoid(z) "
+                   "is 1 / (1 + exp(-z)).\n")
+    assert results["sigmoid"][1].startswith("failed: sigmoid(0) differs")
+
+
+def test_public_says_where_the_function_raised(results, capsys):
+    run_cells('''
+        def sigmoid(z):
+            n = 0
+            return z / n
+    ''', CHECK_SIGMOID)
+    out = capsys.readouterr().out
+    assert out == ("sigmoid raised ZeroDivisionError (float division by zero) at "
+                   "line 4 of its cell.\n")
+    assert_one_sentence(out.strip())
+    assert results["sigmoid"] == (
+        False, "raised ZeroDivisionError (float division by zero) at line 4 of its "
+               "cell")
+
+
+def test_public_names_the_helper_that_raised(results, capsys):
+    run_cells('''
+        def _scale(z):
+            return z[0]
+
+        def sigmoid(z):
+            return 1 / (1 + np.exp(-_scale(z)))
+    ''', CHECK_SIGMOID)
+    assert capsys.readouterr().out == (
+        "sigmoid raised TypeError ('float' object is not subscriptable) in _scale, "
+        "line 3 of its cell.\n")
+
+
+def test_public_points_at_the_returned_value_when_the_check_itself_stops(
+        results, capsys):
+    run_cells("def fit(X):\n    theta = X.sum()\n", '''
+        with checks.public("fit"):
+            theta, losses = checks.call(fit, np.ones(3))
+    ''')
+    assert capsys.readouterr().out == (
+        "fit: the check stopped on TypeError (cannot unpack non-iterable NoneType "
+        "object): look at what fit returns.\n")
+
+
+def test_public_treats_a_not_implemented_error_with_a_message_as_an_error(
+        results, capsys):
+    run_cells('''
+        def fit(X, method="exact"):
+            raise NotImplementedError(f"method {method!r} is not supported")
+    ''', 'with checks.public("fit"):\n    checks.call(fit, 1)\n')
+    out = capsys.readouterr().out
+    assert out == ("fit raised NotImplementedError (method 'exact' is not "
+                   "supported) at line 3 of its cell.\n")
+
+
+def test_public_locates_a_bare_assert_of_the_student(results, capsys):
+    run_cells("def f(x):\n    assert x > 0\n    return x\n",
+              'with checks.public("f"):\n    checks.call(f, -1)\n')
+    assert capsys.readouterr().out == "f raised AssertionError at line 2 of its cell.\n"
+
+
+def test_public_outside_a_notebook_still_names_the_error(results, capsys):
+    with checks.public("f"):
+        checks.call(lambda: {}["key"])
+    assert capsys.readouterr().out == "f raised KeyError ('key').\n"
+
+
+def test_public_ends_the_cell_without_an_error_or_stderr(results, capsys):
+    """A failing public check prints its hint; nothing is raised or written to
+    stderr, warnings included."""
+    run_cells("def f(x):\n    return np.log(-1.0)\n",
+              'with checks.public("f"):\n'
+              '    checks.check_close(checks.call(f, 1), 0)\n')
+    captured = capsys.readouterr()
+    assert captured.out.startswith("f: the result contains inf or NaN")
+    assert captured.err == ""
+
+
+def test_public_lets_an_interrupt_through_and_forgets_the_old_outcome(results):
+    checks.passed("f")
+    with pytest.raises(KeyboardInterrupt):
+        with checks.public("f"):
+            raise KeyboardInterrupt
+    assert "f" not in results
+
+
+def test_public_keeps_the_latest_outcome_of_a_rerun_cell(results, capsys):
+    run_cells(STUB, CHECK_SIGMOID)
+    run_cells("def sigmoid(z):\n    return 0.5\n", CHECK_SIGMOID)
+    assert results == {"sigmoid": (True, "passed")}
+
+
+def test_public_raises_the_hint_while_nbgrader_validates(results, capsys,
+                                                         monkeypatch):
+    """Under nbgrader's Validate a failing public check is an error, whose
+    traceback IPython shows as the hint alone."""
+    monkeypatch.setenv("NBGRADER_VALIDATING", "1")
+    with pytest.raises(checks.PublicCheckFailed) as info:
+        run_cells(STUB, CHECK_SIGMOID)
+    line = ("sigmoid is not written yet: replace `raise NotImplementedError()` with "
+            "your code.")
+    assert str(info.value) == line
+    assert info.value._render_traceback_() == [line]
+    assert isinstance(info.value, AssertionError)
+    assert capsys.readouterr().out == ""
+    assert results["sigmoid"] == (False, "not written yet")
+    run_cells("def sigmoid(z):\n    return 0.5\n", CHECK_SIGMOID)
+    assert capsys.readouterr().out == "sigmoid: public checks passed.\n"
+
+
+def test_nbgrader_validate_lists_the_failing_public_checks(tmp_path):
+    """Does Validate name the unwritten functions of the release, instead of
+    reporting success?"""
+    release = REPO / "release" / "logistic_regression" / "logistic_regression.ipynb"
+    shutil.copy(release, tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate",
+                           "logistic_regression.ipynb"], cwd=tmp_path,
+                          capture_output=True, text=True, env=tool_env(),
+                          timeout=600)
+    assert "sigmoid is not written yet: replace" in proc.stdout, proc.stdout
+    assert "decision_boundary is not written yet" in proc.stdout
+    assert "Success" not in proc.stdout
+    assert "Traceback" not in proc.stdout
+
+
+def test_hidden_checks_keep_raising_assertion_error_inside_substituted():
+    """Hidden tests do not use public: a failing check still raises."""
+    with pytest.raises(AssertionError, match="differs from the expected value"):
+        with checks.substituted({}, sigmoid=len):
+            checks.check_close(0.25, 0.5)
+
+
+def summary_lines(capsys, names=()):
+    assert checks.summary(names) is None
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return captured.out.splitlines()
+
+
+def test_summary_lists_every_function_in_order_with_its_outcome(results, capsys):
+    run_cells(STUB, CHECK_SIGMOID)
+    checks.passed("predict")
+    capsys.readouterr()
+    lines = summary_lines(capsys, ["sigmoid", "loss_grad", "predict"])
+    assert lines[0] == "Public checks passed for 1 of 3 functions:"
+    assert lines[1].split() == ["✗", "sigmoid", "not", "written", "yet"]
+    assert lines[2].split()[:2] == ["✗", "loss_grad"]
+    assert lines[2].endswith("not run: run its check cell")
+    assert lines[3].split() == ["✓", "predict", "passed"]
+    assert lines[4].startswith("Hidden tests with other inputs decide the grade")
+    assert len(lines) == 5
+
+
+def test_summary_counts_every_pass_and_never_says_all_tests_passed(results, capsys):
+    for name in ("a", "b"):
+        checks.passed(name)
+    capsys.readouterr()
+    text = "\n".join(summary_lines(capsys, ["a", "b"]))
+    assert text.startswith("Public checks passed for 2 of 2 functions:")
+    assert "all tests passed" not in text.lower()
+    assert "decide the grade" in text
+
+
+def test_summary_adds_functions_checked_but_not_named(results, capsys):
+    checks.passed("extra")
+    capsys.readouterr()
+    lines = summary_lines(capsys, ["named"])
+    assert lines[0] == "Public checks passed for 1 of 2 functions:"
+    assert [line.split()[1] for line in lines[1:3]] == ["named", "extra"]
+
+
+def test_public_cells_and_summary_in_a_real_kernel():
+    """In a Jupyter kernel: one line per check cell, line numbers counted in the
+    cell, no error output and no stderr, and the summary of the run."""
+    from nbclient import NotebookClient
+
+    cells = ["from lib import checks\nimport numpy as np", STUB.strip(),
+             CHECK_SIGMOID.strip(),
+             "def predict(x):\n    y = x\n    return y / 0",
+             'with checks.public("predict"):\n    checks.call(predict, 1.0)',
+             "def one(x):\n    return 1.0",
+             'with checks.public("one"):\n    checks.check_close(one(0), 1.0)',
+             'checks.summary(["sigmoid", "predict", "one", "never_run"])']
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO)}}).execute()
+    outputs = [o for c in nb.cells for o in c.outputs]
+    assert all(o.output_type == "stream" and o.name == "stdout" for o in outputs)
+    printed = ["".join(o.text for o in c.outputs) for c in nb.cells]
+    assert printed[2] == ("sigmoid is not written yet: replace `raise "
+                          "NotImplementedError()` with your code.\n")
+    assert printed[4] == ("predict raised ZeroDivisionError (float division by zero) "
+                          "at line 3 of its cell.\n")
+    assert printed[6] == "one: public checks passed.\n"
+    summary = printed[7].splitlines()
+    assert summary[0] == "Public checks passed for 1 of 4 functions:"
+    assert summary[4].split()[:2] == ["✗", "never_run"]
+
+
+# --- the notebooks use them --------------------------------------------------------
+
+
+def test_every_public_check_cell_reports_through_public_and_the_summary(repo):
+    """Is every check_<f> cell a docstring and one ``with checks.public("<f>")``
+    block, and does the last code cell summarise exactly those functions?"""
+    for assignment in repo.assignments():
+        nb = nbformat.read(repo.source_notebook(assignment), as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        names = []
+        for cell in code:
+            meta = nbgrader_meta(cell)
+            if not (meta.get("grade") and meta["grade_id"].startswith("check_")):
+                continue
+            name = meta["grade_id"].removeprefix("check_")
+            names.append(name)
+            body = ast.parse(cell.source).body
+            where = f"{assignment}: {meta['grade_id']}"
+            assert meta["points"] == 0, where
+            assert len(body) == 2 and isinstance(body[1], ast.With), where
+            assert ast.unparse(body[1].items[0]) == f"checks.public('{name}')", where
+        assert names, assignment
+        last = code[-1]
+        assert nbgrader_meta(last) == {
+            "grade": False, "grade_id": "public_summary", "locked": True,
+            "schema_version": 3, "solution": False, "task": False}, assignment
+        assert ast.unparse(ast.parse(last.source)) == f"checks.summary({names!r})"

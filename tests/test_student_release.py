@@ -170,5 +170,6 @@ def test_a_correct_submission_passes_every_public_check_with_the_student_library
             "metadata": {"path": str(repo.release / assignment)}}).execute()
         passed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                          for o in c.outputs)
-        assert passed.count("public checks passed") == len(
-            demo.answer_cell_ids(nb))
+        n = len(demo.answer_cell_ids(nb))
+        assert passed.count(": public checks passed.") == n
+        assert f"Public checks passed for {n} of {n} functions:" in passed

@@ -27,10 +27,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** The model is softmax regression without bias: logits `X @ theta`
 # with `theta` of shape `(n_features, k)`, integer labels in `0..k-1`, and losses
@@ -157,40 +158,40 @@ def one_step(xd, yd, eta, theta0):
 
 # %% nbgrader={"grade": true, "grade_id": "check_one_step", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does one_step take the right step on three small problems?"""
-_xd = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
-_yd = np.array([0, 1])
-_theta1 = checks.call(one_step, _xd, _yd, 0.5, np.zeros((3, 2)))
-checks.check(np.shape(_theta1) == (3, 2),
-             f"theta1 should have the shape (3, 2) of theta0, got {np.shape(_theta1)}.",
-             hint="xd.T (n_features, m) times an (m, k) array gives (n_features, k).")
-checks.check_close(_theta1, [[0.125, -0.125], [-0.125, 0.125], [0.375, -0.375]],
-                   rtol=1e-10, what="theta1 with theta0 = 0",
-                   hint="Step against the gradient (minus sign), and divide by the "
-                        "number m of images: the loss is a mean.")
-_theta0 = np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1]])
-checks.check_close(checks.call(one_step, _xd, _yd, 0.5, _theta0),
-                   [[0.594385167199536, -1.094385167199536],
-                    [0.050328084971887, 0.449671915028113],
-                    [-0.061557750572814, -0.238442249427186]],
-                   rtol=1e-10, what="theta1 with theta0 != 0",
-                   hint="Take the softmax of each row of xd @ theta0 (over the k "
-                        "classes, axis=1), not over a column or the whole array.")
-_theta0 = np.array([[0.2, -0.1, 0.4], [0.0, 0.3, -0.2], [0.1, 0.1, 0.0]])
-checks.check_close(checks.call(one_step, np.array([[1.0, -1.0, 0.5]]), np.array([2]),
-                               2.0, _theta0),
-                   [[-0.473881878453463, -0.469834216248161, 1.443716094701625],
-                    [0.673881878453463, 0.669834216248161, -1.243716094701624],
-                    [-0.236940939226732, -0.08491710812408, 0.521858047350812]],
-                   rtol=1e-10, what="theta1 for one image of label 2 and k = 3",
-                   hint="Label c is the one-hot row with a 1 in column c (labels "
-                        "start at 0).")
-checks.check_close(checks.call(one_step, _xd, _yd, 0.0, _theta0[:, :2]),
-                   _theta0[:, :2], what="theta1 at eta = 0",
-                   hint="A step of size 0 leaves theta0 unchanged.")
-checks.check_close(_theta0, [[0.2, -0.1, 0.4], [0.0, 0.3, -0.2], [0.1, 0.1, 0.0]],
-                   what="theta0 after the calls",
-                   hint="Do not modify theta0 in place: compute a new array.")
-checks.passed("one_step")
+with checks.public("one_step"):
+    _xd = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
+    _yd = np.array([0, 1])
+    _theta1 = checks.call(one_step, _xd, _yd, 0.5, np.zeros((3, 2)))
+    checks.check(np.shape(_theta1) == (3, 2),
+                 f"theta1 should have the shape (3, 2) of theta0, got {np.shape(_theta1)}.",
+                 hint="xd.T (n_features, m) times an (m, k) array gives (n_features, k).")
+    checks.check_close(_theta1, [[0.125, -0.125], [-0.125, 0.125], [0.375, -0.375]],
+                       rtol=1e-10, what="theta1 with theta0 = 0",
+                       hint="Step against the gradient (minus sign), and divide by the "
+                            "number m of images: the loss is a mean.")
+    _theta0 = np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1]])
+    checks.check_close(checks.call(one_step, _xd, _yd, 0.5, _theta0),
+                       [[0.594385167199536, -1.094385167199536],
+                        [0.050328084971887, 0.449671915028113],
+                        [-0.061557750572814, -0.238442249427186]],
+                       rtol=1e-10, what="theta1 with theta0 != 0",
+                       hint="Take the softmax of each row of xd @ theta0 (over the k "
+                            "classes, axis=1), not over a column or the whole array.")
+    _theta0 = np.array([[0.2, -0.1, 0.4], [0.0, 0.3, -0.2], [0.1, 0.1, 0.0]])
+    checks.check_close(checks.call(one_step, np.array([[1.0, -1.0, 0.5]]), np.array([2]),
+                                   2.0, _theta0),
+                       [[-0.473881878453463, -0.469834216248161, 1.443716094701625],
+                        [0.673881878453463, 0.669834216248161, -1.243716094701624],
+                        [-0.236940939226732, -0.08491710812408, 0.521858047350812]],
+                       rtol=1e-10, what="theta1 for one image of label 2 and k = 3",
+                       hint="Label c is the one-hot row with a 1 in column c (labels "
+                            "start at 0).")
+    checks.check_close(checks.call(one_step, _xd, _yd, 0.0, _theta0[:, :2]),
+                       _theta0[:, :2], what="theta1 at eta = 0",
+                       hint="A step of size 0 leaves theta0 unchanged.")
+    checks.check_close(_theta0, [[0.2, -0.1, 0.4], [0.0, 0.3, -0.2], [0.1, 0.1, 0.0]],
+                       what="theta0 after the calls",
+                       hint="Do not modify theta0 in place: compute a new array.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_one_step", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of one_step (1 point): they run when the notebook is graded."""
@@ -257,48 +258,48 @@ def distill_grads(xd, yd, eta, theta0, X, y):
 
 # %% nbgrader={"grade": true, "grade_id": "check_distill_grads", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does distill_grads return the right loss and gradients on two small problems?"""
-_xd = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
-_yd = np.array([0, 1])
-_X = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0], [1.0, 0.0, 1.0]])
-_y = np.array([1, 0, 1])
-_out = checks.call(distill_grads, _xd, _yd, 0.5, np.zeros((3, 2)), _X, _y)
-checks.check(isinstance(_out, (tuple, list)) and len(_out) == 3,
-             "distill_grads should return a tuple (loss, grad_xd, grad_eta).")
-checks.check(isinstance(_out[2], numbers.Real),
-             f"grad_eta should be a float, got {type(_out[2]).__name__}.",
-             hint="The derivative with respect to one number is one number: sum "
-                  "over every entry, and return it with float(...).")
-checks.check_close(_out[0], 0.8607827626523372, rtol=1e-8,
-                   what="the loss with theta0 = 0",
-                   hint="Take one step from theta0 on (xd, yd), then return the mean "
-                        "cross-entropy of the new weights on (X, y).")
-checks.check_close(_out[2], 0.41440180256763626, rtol=1e-8,
-                   what="grad_eta with theta0 = 0",
-                   hint="theta1 = theta0 - eta * G: mind the sign and the 1/m and 1/n.")
-checks.check_close(_out[1], [[0.102588214886, -0.031303916519, 0.024436256626],
-                             [-0.102588214886, 0.031303916519, -0.024436256626]],
-                   rtol=1e-8, atol=1e-12, what="grad_xd with theta0 = 0",
-                   hint="With theta0 = 0 only the direct path through xd.T counts; "
-                        "check the 1/m and 1/n factors.")
-_theta0 = np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1]])
-_out = checks.call(distill_grads, _xd, _yd, 0.5, _theta0, _X, _y)
-checks.check_close(_out[0], 1.5313019765975209, rtol=1e-8,
-                   what="the loss with theta0 != 0",
-                   hint="Use softmax(xd @ theta0) in the inner step.")
-checks.check_close(_out[2], 0.4080304131192793, rtol=1e-8,
-                   what="grad_eta with theta0 != 0")
-checks.check_close(_out[1], [[-0.018416551491, -0.02439507524, 0.054295910104],
-                             [-0.120639846658, 0.048674256134, -0.036152099624]],
-                   rtol=1e-8, atol=1e-12, what="grad_xd with theta0 != 0",
-                   hint="If the case theta0 = 0 passed, the path through "
-                        "softmax(xd @ theta0) is missing or wrong: it needs the "
-                        "softmax Jacobian and theta0.")
-_out = checks.call(distill_grads, _xd, _yd, 0.0, _theta0, _X, _y)
-checks.check_close(_out[1], np.zeros((2, 3)), atol=1e-15, what="grad_xd at eta = 0",
-                   hint="With eta = 0 the images do not affect theta1.")
-checks.check_close(_xd, [[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]], what="xd after the call",
-                   hint="Do not modify xd in place.")
-checks.passed("distill_grads")
+with checks.public("distill_grads"):
+    _xd = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
+    _yd = np.array([0, 1])
+    _X = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0], [1.0, 0.0, 1.0]])
+    _y = np.array([1, 0, 1])
+    _out = checks.call(distill_grads, _xd, _yd, 0.5, np.zeros((3, 2)), _X, _y)
+    checks.check(isinstance(_out, (tuple, list)) and len(_out) == 3,
+                 "distill_grads should return a tuple (loss, grad_xd, grad_eta).")
+    checks.check(isinstance(_out[2], numbers.Real),
+                 f"grad_eta should be a float, got {type(_out[2]).__name__}.",
+                 hint="The derivative with respect to one number is one number: sum "
+                      "over every entry, and return it with float(...).")
+    checks.check_close(_out[0], 0.8607827626523372, rtol=1e-8,
+                       what="the loss with theta0 = 0",
+                       hint="Take one step from theta0 on (xd, yd), then return the mean "
+                            "cross-entropy of the new weights on (X, y).")
+    checks.check_close(_out[2], 0.41440180256763626, rtol=1e-8,
+                       what="grad_eta with theta0 = 0",
+                       hint="theta1 = theta0 - eta * G: mind the sign and the 1/m and 1/n.")
+    checks.check_close(_out[1], [[0.102588214886, -0.031303916519, 0.024436256626],
+                                 [-0.102588214886, 0.031303916519, -0.024436256626]],
+                       rtol=1e-8, atol=1e-12, what="grad_xd with theta0 = 0",
+                       hint="With theta0 = 0 only the direct path through xd.T counts; "
+                            "check the 1/m and 1/n factors.")
+    _theta0 = np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1]])
+    _out = checks.call(distill_grads, _xd, _yd, 0.5, _theta0, _X, _y)
+    checks.check_close(_out[0], 1.5313019765975209, rtol=1e-8,
+                       what="the loss with theta0 != 0",
+                       hint="Use softmax(xd @ theta0) in the inner step.")
+    checks.check_close(_out[2], 0.4080304131192793, rtol=1e-8,
+                       what="grad_eta with theta0 != 0")
+    checks.check_close(_out[1], [[-0.018416551491, -0.02439507524, 0.054295910104],
+                                 [-0.120639846658, 0.048674256134, -0.036152099624]],
+                       rtol=1e-8, atol=1e-12, what="grad_xd with theta0 != 0",
+                       hint="If the case theta0 = 0 passed, the path through "
+                            "softmax(xd @ theta0) is missing or wrong: it needs the "
+                            "softmax Jacobian and theta0.")
+    _out = checks.call(distill_grads, _xd, _yd, 0.0, _theta0, _X, _y)
+    checks.check_close(_out[1], np.zeros((2, 3)), atol=1e-15, what="grad_xd at eta = 0",
+                       hint="With eta = 0 the images do not affect theta1.")
+    checks.check_close(_xd, [[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]], what="xd after the call",
+                       hint="Do not modify xd in place.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_distill_grads", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of distill_grads (4 points): they run when the notebook is graded."""
@@ -468,30 +469,30 @@ def dataset_distill(X, y, n_classes=10, steps=300, alpha=1.0, eta0=10.0, rng=Non
 
 # %% nbgrader={"grade": true, "grade_id": "check_dataset_distill", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does dataset_distill learn images and a step size that classify held-out digits?"""
-_Xa, _ya, _Xb, _yb = split(X_train, y_train, 0.3, rng=5)
-_out = checks.call(dataset_distill, _Xa, _ya, steps=100, rng=3)
-checks.check(isinstance(_out, (tuple, list)) and len(_out) == 2,
-             "dataset_distill should return a tuple (xd, eta).")
-_xd, _eta = _out
-checks.check(np.shape(_xd) == (10, 64),
-             f"xd should have shape (10, 64) here, got {np.shape(_xd)}.")
-checks.check(isinstance(_eta, numbers.Real) and np.isfinite(_eta),
-             f"eta should be a finite float, got {_eta!r}.")
-checks.check(np.all(np.isfinite(_xd)), "xd contains inf or NaN.",
-             hint="Check the signs of both updates and that alpha is used.")
-checks.check(_eta != 10.0, "eta is still eta0 after 100 steps: it should be learned.")
-_theta1 = one_step(_xd, np.arange(10), _eta, initial_theta(64, 10))
-_accuracy = np.mean(np.argmax(_Xb @ _theta1, axis=1) == _yb)
-checks.check(_accuracy > 0.8,
-             f"One step on the distilled images should classify more than 80% of "
-             f"held-out digits after 100 steps, got {_accuracy:.1%}.",
-             hint="Start from theta0 = initial_theta(n_features, n_classes), give row "
-                  "c label c, and step against both gradients.")
-_again = checks.call(dataset_distill, _Xa, _ya, steps=100, rng=3)
-checks.check(np.array_equal(_again[0], _xd) and _again[1] == _eta,
-             "Two calls with the same rng seed should give the same result.",
-             hint="Draw every random number from np.random.default_rng(rng).")
-checks.passed("dataset_distill")
+with checks.public("dataset_distill"):
+    _Xa, _ya, _Xb, _yb = split(X_train, y_train, 0.3, rng=5)
+    _out = checks.call(dataset_distill, _Xa, _ya, steps=100, rng=3)
+    checks.check(isinstance(_out, (tuple, list)) and len(_out) == 2,
+                 "dataset_distill should return a tuple (xd, eta).")
+    _xd, _eta = _out
+    checks.check(np.shape(_xd) == (10, 64),
+                 f"xd should have shape (10, 64) here, got {np.shape(_xd)}.")
+    checks.check(isinstance(_eta, numbers.Real) and np.isfinite(_eta),
+                 f"eta should be a finite float, got {_eta!r}.")
+    checks.check(np.all(np.isfinite(_xd)), "xd contains inf or NaN.",
+                 hint="Check the signs of both updates and that alpha is used.")
+    checks.check(_eta != 10.0, "eta is still eta0 after 100 steps: it should be learned.")
+    _theta1 = one_step(_xd, np.arange(10), _eta, initial_theta(64, 10))
+    _accuracy = np.mean(np.argmax(_Xb @ _theta1, axis=1) == _yb)
+    checks.check(_accuracy > 0.8,
+                 f"One step on the distilled images should classify more than 80% of "
+                 f"held-out digits after 100 steps, got {_accuracy:.1%}.",
+                 hint="Start from theta0 = initial_theta(n_features, n_classes), give row "
+                      "c label c, and step against both gradients.")
+    _again = checks.call(dataset_distill, _Xa, _ya, steps=100, rng=3)
+    checks.check(np.array_equal(_again[0], _xd) and _again[1] == _eta,
+                 "Two calls with the same rng seed should give the same result.",
+                 hint="Draw every random number from np.random.default_rng(rng).")
 
 # %% nbgrader={"grade": true, "grade_id": "test_dataset_distill", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of dataset_distill (3 points): they run when the notebook is graded."""
@@ -706,3 +707,13 @@ gggrid([line("test accuracy", "Test accuracy", "test accuracy (fraction)"),
 # do nothing to cancel $\theta_0$'s own preferences for some classes, whereas the
 # distilled images are optimised for that very $\theta_0$.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["one_step", "distill_grads", "dataset_distill"])

@@ -26,10 +26,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** `X` has one image per row, with pixels in $[0, 1]$; `y` holds
 # integer labels $0, \dots, k-1$. The model is softmax regression: the logits of the
@@ -117,37 +118,37 @@ def input_gradient(X, y, W, b):
 
 # %% nbgrader={"grade": true, "grade_id": "check_input_gradient", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does input_gradient give known values, one row per example, and the slope of the loss?"""
-_g = checks.call(input_gradient, np.zeros((1, 2)), np.array([0]), np.eye(2),
-                 np.zeros(2))
-checks.check_close(_g, [[-0.5, 0.5]], rtol=1e-9,
-                   what="input_gradient with W = I, b = 0 at x = (0, 0), label 0",
-                   hint="Both probabilities are 0.5: subtract 1 from the probability "
-                        "of the label, then multiply by W transposed.")
-_g = checks.call(input_gradient, np.zeros((1, 2)), np.array([1]),
-                 np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
-                 np.array([0.0, 0.0, np.log(2.0)]))
-checks.check_close(_g, [[0.25, -0.75]], rtol=1e-9,
-                   what="input_gradient with three classes and a bias",
-                   hint="The probabilities are (1/4, 1/4, 1/2): use the bias in the "
-                        "logits.")
-_X5, _y5 = X_test[:5], y_test[:5]
-_g = checks.call(input_gradient, _X5, _y5, W, b)
-checks.check(np.shape(_g) == _X5.shape,
-             f"input_gradient of 5 images should have shape {_X5.shape} (one row per "
-             f"image), got {np.shape(_g)}.")
-checks.check_close(_g[1:2], checks.call(input_gradient, _X5[1:2], _y5[1:2], W, b),
-                   rtol=1e-9, atol=1e-12,
-                   what="row 1 of input_gradient compared with image 1 alone",
-                   hint="Each row is the gradient of that example's own loss: do not "
-                        "average over the examples.")
-# The slope of the loss along a random direction d is the dot product with d.
-_d, _h = np.random.default_rng(0).normal(size=784), 1e-4
-_slope = (-log_softmax((_X5[1] + _h * _d) @ W + b)[_y5[1]]
-          + log_softmax((_X5[1] - _h * _d) @ W + b)[_y5[1]]) / (2 * _h)
-checks.check_close(_g[1] @ _d, _slope, rtol=1e-5,
-                   what="the slope of the loss of a test image along a direction",
-                   hint="Check the sign: the gradient points to where the loss grows.")
-checks.passed("input_gradient")
+with checks.public("input_gradient"):
+    _g = checks.call(input_gradient, np.zeros((1, 2)), np.array([0]), np.eye(2),
+                     np.zeros(2))
+    checks.check_close(_g, [[-0.5, 0.5]], rtol=1e-9,
+                       what="input_gradient with W = I, b = 0 at x = (0, 0), label 0",
+                       hint="Both probabilities are 0.5: subtract 1 from the probability "
+                            "of the label, then multiply by W transposed.")
+    _g = checks.call(input_gradient, np.zeros((1, 2)), np.array([1]),
+                     np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+                     np.array([0.0, 0.0, np.log(2.0)]))
+    checks.check_close(_g, [[0.25, -0.75]], rtol=1e-9,
+                       what="input_gradient with three classes and a bias",
+                       hint="The probabilities are (1/4, 1/4, 1/2): use the bias in the "
+                            "logits.")
+    _X5, _y5 = X_test[:5], y_test[:5]
+    _g = checks.call(input_gradient, _X5, _y5, W, b)
+    checks.check(np.shape(_g) == _X5.shape,
+                 f"input_gradient of 5 images should have shape {_X5.shape} (one row per "
+                 f"image), got {np.shape(_g)}.")
+    checks.check_close(_g[1:2], checks.call(input_gradient, _X5[1:2], _y5[1:2], W, b),
+                       rtol=1e-9, atol=1e-12,
+                       what="row 1 of input_gradient compared with image 1 alone",
+                       hint="Each row is the gradient of that example's own loss: do not "
+                            "average over the examples.")
+    # The slope of the loss along a random direction d is the dot product with d.
+    _d, _h = np.random.default_rng(0).normal(size=784), 1e-4
+    _slope = (-log_softmax((_X5[1] + _h * _d) @ W + b)[_y5[1]]
+              + log_softmax((_X5[1] - _h * _d) @ W + b)[_y5[1]]) / (2 * _h)
+    checks.check_close(_g[1] @ _d, _slope, rtol=1e-5,
+                       what="the slope of the loss of a test image along a direction",
+                       hint="Check the sign: the gradient points to where the loss grows.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_input_gradient", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of input_gradient (3 points): they run when the notebook is graded."""
@@ -206,26 +207,26 @@ def fgsm(X, y, W, b, eps):
 
 # %% nbgrader={"grade": true, "grade_id": "check_fgsm", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does fgsm step by eps along the sign of the gradient, and clip to [0, 1]?"""
-_X = np.array([[0.5, 0.5], [0.05, 0.98]])
-_adv = checks.call(fgsm, _X, np.array([0, 0]), np.eye(2), np.zeros(2), 0.1)
-checks.check_close(_adv, [[0.4, 0.6], [0.0, 1.0]], rtol=1e-9, atol=1e-12,
-                   what="fgsm with W = I, b = 0, label 0 and eps = 0.1",
-                   hint="The gradient is (p0 - 1, p1): each pixel moves by eps against "
-                        "or along it, then 0.05 - 0.1 is clipped to 0 and 0.98 + 0.1 "
-                        "to 1.")
-checks.check_close(_X, [[0.5, 0.5], [0.05, 0.98]], what="X after calling fgsm",
-                   hint="Do not modify X in place: build a new array.")
-_X5 = X_test[:5]
-checks.check_close(checks.call(fgsm, _X5, y_test[:5], W, b, 0.0), _X5,
-                   what="fgsm with eps = 0", hint="With eps = 0 nothing moves.")
-_adv = checks.call(fgsm, _X5, y_test[:5], W, b, 0.2)
-checks.check(np.shape(_adv) == _X5.shape and np.min(_adv) >= 0 and np.max(_adv) <= 1,
-             "fgsm of 5 test images should have their shape, with pixels in [0, 1].",
-             hint="Clip the result with np.clip.")
-checks.check(np.max(np.abs(_adv - _X5)) <= 0.2 + 1e-9,
-             "No pixel should move by more than eps.", hint="Use the sign of the "
-             "gradient, not the gradient itself.")
-checks.passed("fgsm")
+with checks.public("fgsm"):
+    _X = np.array([[0.5, 0.5], [0.05, 0.98]])
+    _adv = checks.call(fgsm, _X, np.array([0, 0]), np.eye(2), np.zeros(2), 0.1)
+    checks.check_close(_adv, [[0.4, 0.6], [0.0, 1.0]], rtol=1e-9, atol=1e-12,
+                       what="fgsm with W = I, b = 0, label 0 and eps = 0.1",
+                       hint="The gradient is (p0 - 1, p1): each pixel moves by eps against "
+                            "or along it, then 0.05 - 0.1 is clipped to 0 and 0.98 + 0.1 "
+                            "to 1.")
+    checks.check_close(_X, [[0.5, 0.5], [0.05, 0.98]], what="X after calling fgsm",
+                       hint="Do not modify X in place: build a new array.")
+    _X5 = X_test[:5]
+    checks.check_close(checks.call(fgsm, _X5, y_test[:5], W, b, 0.0), _X5,
+                       what="fgsm with eps = 0", hint="With eps = 0 nothing moves.")
+    _adv = checks.call(fgsm, _X5, y_test[:5], W, b, 0.2)
+    checks.check(np.shape(_adv) == _X5.shape and np.min(_adv) >= 0 and np.max(_adv) <= 1,
+                 "fgsm of 5 test images should have their shape, with pixels in [0, 1].",
+                 hint="Clip the result with np.clip.")
+    checks.check(np.max(np.abs(_adv - _X5)) <= 0.2 + 1e-9,
+                 "No pixel should move by more than eps.", hint="Use the sign of the "
+                 "gradient, not the gradient itself.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_fgsm", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of fgsm (2 points): they run when the notebook is graded."""
@@ -395,22 +396,22 @@ def targeted_example(target, W, b, eta=0.1, iters=10, rng=None):
 
 # %% nbgrader={"grade": true, "grade_id": "check_targeted_example", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is targeted_example a 1-d image in [0, 1], classified as its target, reproducible?"""
-_x = checks.call(targeted_example, 3, W, b, rng=0)
-checks.check(isinstance(_x, np.ndarray) and _x.shape == (784,),
-             f"targeted_example should return a 1-d array of shape (784,), got "
-             f"{np.shape(_x)}.", hint="Return x itself, not x[None] or a batch.")
-checks.check(np.min(_x) >= 0 and np.max(_x) <= 1,
-             "targeted_example should give pixels in [0, 1].",
-             hint="Clip x after every step.")
-checks.check(clf.predict(_x[None])[0] == 3,
-             f"targeted_example(3, W, b) should be classified as 3, but the model "
-             f"says {clf.predict(_x[None])[0]}.",
-             hint="Step against the gradient of the loss of the target (descent), "
-                  "with its sign.")
-checks.check_close(checks.call(targeted_example, 3, W, b, rng=0), _x,
-                   what="a second call with rng=0",
-                   hint="Draw the starting noise from np.random.default_rng(rng).")
-checks.passed("targeted_example")
+with checks.public("targeted_example"):
+    _x = checks.call(targeted_example, 3, W, b, rng=0)
+    checks.check(isinstance(_x, np.ndarray) and _x.shape == (784,),
+                 f"targeted_example should return a 1-d array of shape (784,), got "
+                 f"{np.shape(_x)}.", hint="Return x itself, not x[None] or a batch.")
+    checks.check(np.min(_x) >= 0 and np.max(_x) <= 1,
+                 "targeted_example should give pixels in [0, 1].",
+                 hint="Clip x after every step.")
+    checks.check(clf.predict(_x[None])[0] == 3,
+                 f"targeted_example(3, W, b) should be classified as 3, but the model "
+                 f"says {clf.predict(_x[None])[0]}.",
+                 hint="Step against the gradient of the loss of the target (descent), "
+                      "with its sign.")
+    checks.check_close(checks.call(targeted_example, 3, W, b, rng=0), _x,
+                       what="a second call with rng=0",
+                       hint="Draw the starting noise from np.random.default_rng(rng).")
 
 # %% nbgrader={"grade": true, "grade_id": "test_targeted_example", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of targeted_example (3 points): they run when the notebook is graded."""
@@ -547,3 +548,13 @@ print("(the last two are medians over the 45 pairs of classes; logits in nats)")
 # weights (stronger regularization) or adversarial training reduce the effect but do
 # not remove it.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["input_gradient", "fgsm", "targeted_example"])

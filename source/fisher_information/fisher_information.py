@@ -28,10 +28,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** $\ell(\theta; x) = \log p(x \mid \theta)$ is the log-likelihood of
 # one observation. In logistic regression `X` has one example per row and its column
@@ -130,23 +131,23 @@ def bernoulli_score(theta, x):
 
 # %% nbgrader={"grade": true, "grade_id": "check_bernoulli_score", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does bernoulli_score give the known scores, keep shapes, and have mean zero?"""
-checks.check_close(checks.call(bernoulli_score, 0.25, np.array([0.0, 1.0])),
-                   [-4.0 / 3.0, 4.0], rtol=1e-12, what="bernoulli_score(0.25, [0, 1])",
-                   hint="Differentiate x log(theta) + (1 - x) log(1 - theta) with "
-                        "respect to theta; the term of x = 0 is negative.")
-checks.check(np.ndim(checks.call(bernoulli_score, 0.25, 1)) == 0,
-             "bernoulli_score of a scalar x should return a scalar.")
-checks.check_close(checks.call(bernoulli_score, 0.6, np.ones((2, 3))),
-                   np.full((2, 3), 1 / 0.6), rtol=1e-12,
-                   what="bernoulli_score(0.6, ones((2, 3)))",
-                   hint="Work elementwise and keep the shape of x.")
-_mean = (0.3 * checks.call(bernoulli_score, 0.3, 1)
-         + 0.7 * checks.call(bernoulli_score, 0.3, 0))
-checks.check(abs(_mean) < 1e-12,
-             f"The score should have mean zero: theta * score(1) + (1 - theta) * "
-             f"score(0) is {_mean:.3g} at theta = 0.3.",
-             hint="See the proof in question 1: E[score] = 0.")
-checks.passed("bernoulli_score")
+with checks.public("bernoulli_score"):
+    checks.check_close(checks.call(bernoulli_score, 0.25, np.array([0.0, 1.0])),
+                       [-4.0 / 3.0, 4.0], rtol=1e-12, what="bernoulli_score(0.25, [0, 1])",
+                       hint="Differentiate x log(theta) + (1 - x) log(1 - theta) with "
+                            "respect to theta; the term of x = 0 is negative.")
+    checks.check(np.ndim(checks.call(bernoulli_score, 0.25, 1)) == 0,
+                 "bernoulli_score of a scalar x should return a scalar.")
+    checks.check_close(checks.call(bernoulli_score, 0.6, np.ones((2, 3))),
+                       np.full((2, 3), 1 / 0.6), rtol=1e-12,
+                       what="bernoulli_score(0.6, ones((2, 3)))",
+                       hint="Work elementwise and keep the shape of x.")
+    _mean = (0.3 * checks.call(bernoulli_score, 0.3, 1)
+             + 0.7 * checks.call(bernoulli_score, 0.3, 0))
+    checks.check(abs(_mean) < 1e-12,
+                 f"The score should have mean zero: theta * score(1) + (1 - theta) * "
+                 f"score(0) is {_mean:.3g} at theta = 0.3.",
+                 hint="See the proof in question 1: E[score] = 0.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_bernoulli_score", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of bernoulli_score (1 point): they run when the notebook is graded."""
@@ -187,15 +188,15 @@ def bernoulli_fisher(theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_bernoulli_fisher", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does bernoulli_fisher give the known information, elementwise?"""
-checks.check_close(checks.call(bernoulli_fisher, 0.5), 4.0, rtol=1e-12,
-                   what="bernoulli_fisher(0.5)",
-                   hint="The information is the inverse of the variance theta (1 - "
-                        "theta) of one observation: 4 at theta = 0.5, not 1/4.")
-checks.check_close(checks.call(bernoulli_fisher, np.array([0.2, 0.9])),
-                   [6.25, 1.0 / 0.09], rtol=1e-12,
-                   what="bernoulli_fisher([0.2, 0.9])",
-                   hint="Compute 1 / (theta (1 - theta)) elementwise.")
-checks.passed("bernoulli_fisher")
+with checks.public("bernoulli_fisher"):
+    checks.check_close(checks.call(bernoulli_fisher, 0.5), 4.0, rtol=1e-12,
+                       what="bernoulli_fisher(0.5)",
+                       hint="The information is the inverse of the variance theta (1 - "
+                            "theta) of one observation: 4 at theta = 0.5, not 1/4.")
+    checks.check_close(checks.call(bernoulli_fisher, np.array([0.2, 0.9])),
+                       [6.25, 1.0 / 0.09], rtol=1e-12,
+                       what="bernoulli_fisher([0.2, 0.9])",
+                       hint="Compute 1 / (theta (1 - theta)) elementwise.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_bernoulli_fisher", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of bernoulli_fisher (1 point): they run when the notebook is graded."""
@@ -244,20 +245,20 @@ def empirical_fisher(score, samples, theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_empirical_fisher", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is empirical_fisher the mean outer product of the scores, with shape (p, p)?"""
-# Scores of a Gaussian mean with unit variance: s(mu; x) = x - mu.
-_F = checks.call(empirical_fisher, lambda mu, x: x - mu, np.array([1.0, 3.0]), 0.0)
-checks.check_close(_F, [[5.0]], rtol=1e-12,
-                   what="the empirical Fisher matrix of the scores 1 and 3",
-                   hint="For a scalar parameter return a (1, 1) array holding the "
-                        "mean of the squared scores, not their variance (np.outer of "
-                        "a 1-element array with itself has that shape).")
-_F = checks.call(empirical_fisher, lambda mu, x: x - mu,
-                 np.array([[1.0, 2.0], [3.0, 0.0]]), np.zeros(2))
-checks.check_close(_F, [[5.0, 1.0], [1.0, 2.0]], rtol=1e-12,
-                   what="the empirical Fisher matrix of the scores (1, 2) and (3, 0)",
-                   hint="Average the outer products s s^T over the samples; do not "
-                        "subtract the mean score.")
-checks.passed("empirical_fisher")
+with checks.public("empirical_fisher"):
+    # Scores of a Gaussian mean with unit variance: s(mu; x) = x - mu.
+    _F = checks.call(empirical_fisher, lambda mu, x: x - mu, np.array([1.0, 3.0]), 0.0)
+    checks.check_close(_F, [[5.0]], rtol=1e-12,
+                       what="the empirical Fisher matrix of the scores 1 and 3",
+                       hint="For a scalar parameter return a (1, 1) array holding the "
+                            "mean of the squared scores, not their variance (np.outer of "
+                            "a 1-element array with itself has that shape).")
+    _F = checks.call(empirical_fisher, lambda mu, x: x - mu,
+                     np.array([[1.0, 2.0], [3.0, 0.0]]), np.zeros(2))
+    checks.check_close(_F, [[5.0, 1.0], [1.0, 2.0]], rtol=1e-12,
+                       what="the empirical Fisher matrix of the scores (1, 2) and (3, 0)",
+                       hint="Average the outer products s s^T over the samples; do not "
+                            "subtract the mean score.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_empirical_fisher", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of empirical_fisher (2 points): they run when the notebook is graded."""
@@ -430,23 +431,23 @@ def logistic_fisher(X, theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_logistic_fisher", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does logistic_fisher give known matrices, summed over the examples?"""
-_X = np.array([[1.0, 0.0], [1.0, 1.0]])
-checks.check_close(checks.call(logistic_fisher, _X, np.zeros(2)),
-                   [[0.5, 0.25], [0.25, 0.25]], rtol=1e-12,
-                   what="logistic_fisher at theta = 0",
-                   hint="At theta = 0 every p is 1/2 and every weight p (1 - p) is "
-                        "1/4; sum the weighted outer products x x^T over the rows.")
-checks.check_close(checks.call(logistic_fisher, np.array([[1.0, 2.0]]),
-                               np.array([0.0, np.log(3.0) / 2])),
-                   [[0.1875, 0.375], [0.375, 0.75]], rtol=1e-12,
-                   what="logistic_fisher of one example with p = 3/4",
-                   hint="The weight of an example is p (1 - p), here 3/16.")
-checks.check_close(checks.call(logistic_fisher, np.vstack([_X, _X]), np.zeros(2)),
-                   [[1.0, 0.5], [0.5, 0.5]], rtol=1e-12,
-                   what="logistic_fisher of the same rows twice",
-                   hint="The information of a sample is summed over its examples, "
-                        "not averaged: twice the data, twice the information.")
-checks.passed("logistic_fisher")
+with checks.public("logistic_fisher"):
+    _X = np.array([[1.0, 0.0], [1.0, 1.0]])
+    checks.check_close(checks.call(logistic_fisher, _X, np.zeros(2)),
+                       [[0.5, 0.25], [0.25, 0.25]], rtol=1e-12,
+                       what="logistic_fisher at theta = 0",
+                       hint="At theta = 0 every p is 1/2 and every weight p (1 - p) is "
+                            "1/4; sum the weighted outer products x x^T over the rows.")
+    checks.check_close(checks.call(logistic_fisher, np.array([[1.0, 2.0]]),
+                                   np.array([0.0, np.log(3.0) / 2])),
+                       [[0.1875, 0.375], [0.375, 0.75]], rtol=1e-12,
+                       what="logistic_fisher of one example with p = 3/4",
+                       hint="The weight of an example is p (1 - p), here 3/16.")
+    checks.check_close(checks.call(logistic_fisher, np.vstack([_X, _X]), np.zeros(2)),
+                       [[1.0, 0.5], [0.5, 0.5]], rtol=1e-12,
+                       what="logistic_fisher of the same rows twice",
+                       hint="The information of a sample is summed over its examples, "
+                            "not averaged: twice the data, twice the information.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_logistic_fisher", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of logistic_fisher (2 points): they run when the notebook is graded."""
@@ -585,14 +586,14 @@ def standard_errors(X, theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_standard_errors", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Are standard_errors the square roots of the diagonal of the inverse Fisher matrix?"""
-_se = checks.call(standard_errors, np.array([[1.0, 0.0], [1.0, 1.0]]), np.zeros(2))
-checks.check_close(_se, [2.0, np.sqrt(8.0)], rtol=1e-10,
-                   what="standard_errors of two examples at theta = 0",
-                   hint="Here F = [[0.5, 0.25], [0.25, 0.25]]: invert the whole "
-                        "matrix first, then take the square roots of its diagonal "
-                        "(1 / sqrt(diag(F)) ignores the correlation between "
-                        "coefficients).")
-checks.passed("standard_errors")
+with checks.public("standard_errors"):
+    _se = checks.call(standard_errors, np.array([[1.0, 0.0], [1.0, 1.0]]), np.zeros(2))
+    checks.check_close(_se, [2.0, np.sqrt(8.0)], rtol=1e-10,
+                       what="standard_errors of two examples at theta = 0",
+                       hint="Here F = [[0.5, 0.25], [0.25, 0.25]]: invert the whole "
+                            "matrix first, then take the square roots of its diagonal "
+                            "(1 / sqrt(diag(F)) ignores the correlation between "
+                            "coefficients).")
 
 # %% nbgrader={"grade": true, "grade_id": "test_standard_errors", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of standard_errors (2 points): they run when the notebook is graded."""
@@ -708,3 +709,14 @@ def bootstrap_histogram(j):
 
 gggrid([se_plot] + [bootstrap_histogram(j) for j in range(3)], ncol=2) + ggsize(
     1000, 720)
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["bernoulli_score", "bernoulli_fisher", "empirical_fisher",
+                "logistic_fisher", "standard_errors"])

@@ -25,10 +25,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** A parameter `theta` is a float or an array of any shape, and a
 # function `J(theta)` returns a float. A gradient has the shape of `theta`. An index
@@ -114,43 +115,43 @@ def numerical_gradient(f, theta, eps=1e-5, method="central"):
 
 # %% nbgrader={"grade": true, "grade_id": "check_numerical_gradient", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does numerical_gradient give known differences, keep shapes and leave theta alone?"""
+with checks.public("numerical_gradient"):
 
 
-def _cube_sum(t):
-    return float(np.sum(t**3))
+    def _cube_sum(t):
+        return float(np.sum(t**3))
 
 
-_h = 1e-3
-for _method, _want in (("central", 12.0 + _h**2), ("forward", ((2 + _h) ** 3 - 8) / _h),
-                       ("backward", (8 - (2 - _h) ** 3) / _h)):
-    _g = checks.call(numerical_gradient, _cube_sum, 2.0, eps=_h, method=_method)
-    checks.check(isinstance(_g, (float, np.floating)),
-                 f"numerical_gradient of a float theta should return a float, got "
-                 f"{type(_g).__name__}.",
-                 hint="Return float(...) when theta is a float.")
-    checks.check_close(_g, _want, rtol=1e-8,
-                       what=f"numerical_gradient(t**3, 2.0, eps=1e-3, "
-                            f"method={_method!r})",
-                       hint="Use the formula of the method in the table, with the step "
-                            "eps given.")
-_theta = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
-_before = _theta.copy()
-checks.check_close(checks.call(numerical_gradient, _cube_sum, _theta), 3 * _before**2,
-                   rtol=1e-6, atol=1e-8, what="numerical_gradient of sum(t**3)",
-                   hint="Return an array of the shape of theta with one difference "
-                        "per entry.")
-checks.check_equal(_theta, _before, what="theta after calling numerical_gradient",
-                   hint="Change a copy of theta, or restore each entry by assigning "
-                        "its saved value.")
-try:
-    checks.call(numerical_gradient, _cube_sum, _theta, method="centered")
-except ValueError as _err:
-    checks.check("centered" in str(_err),
-                 "The ValueError for method='centered' should name the value received.")
-else:
-    checks.check(False, "numerical_gradient(..., method='centered') should raise a "
-                        "ValueError.")
-checks.passed("numerical_gradient")
+    _h = 1e-3
+    for _method, _want in (("central", 12.0 + _h**2), ("forward", ((2 + _h) ** 3 - 8) / _h),
+                           ("backward", (8 - (2 - _h) ** 3) / _h)):
+        _g = checks.call(numerical_gradient, _cube_sum, 2.0, eps=_h, method=_method)
+        checks.check(isinstance(_g, (float, np.floating)),
+                     f"numerical_gradient of a float theta should return a float, got "
+                     f"{type(_g).__name__}.",
+                     hint="Return float(...) when theta is a float.")
+        checks.check_close(_g, _want, rtol=1e-8,
+                           what=f"numerical_gradient(t**3, 2.0, eps=1e-3, "
+                                f"method={_method!r})",
+                           hint="Use the formula of the method in the table, with the step "
+                                "eps given.")
+    _theta = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    _before = _theta.copy()
+    checks.check_close(checks.call(numerical_gradient, _cube_sum, _theta), 3 * _before**2,
+                       rtol=1e-6, atol=1e-8, what="numerical_gradient of sum(t**3)",
+                       hint="Return an array of the shape of theta with one difference "
+                            "per entry.")
+    checks.check_equal(_theta, _before, what="theta after calling numerical_gradient",
+                       hint="Change a copy of theta, or restore each entry by assigning "
+                            "its saved value.")
+    try:
+        checks.call(numerical_gradient, _cube_sum, _theta, method="centered")
+    except ValueError as _err:
+        checks.check("centered" in str(_err),
+                     "The ValueError for method='centered' should name the value received.")
+    else:
+        checks.check(False, "numerical_gradient(..., method='centered') should raise a "
+                            "ValueError.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of numerical_gradient (3 points), run when the notebook is graded."""
@@ -238,20 +239,20 @@ def relative_error(a, b):
 
 # %% nbgrader={"grade": true, "grade_id": "check_relative_error", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is relative_error the largest entrywise ratio, with the 1e-8 floor?"""
-_r = checks.call(relative_error, 1.0, 3.0)
-checks.check(isinstance(_r, (float, np.floating)),
-             f"relative_error should return a float, got {type(_r).__name__}.")
-checks.check_close(_r, 0.5, rtol=1e-12, what="relative_error(1.0, 3.0)",
-                   hint="|1 - 3| / (|1| + |3|) = 0.5.")
-checks.check_close(checks.call(relative_error, np.array([100.0, 1.0]),
-                               np.array([101.0, 2.0])), 1.0 / 3.0, rtol=1e-12,
-                   what="relative_error([100, 1], [101, 2])",
-                   hint="Divide entry by entry, then take the largest ratio: the "
-                        "second entry is off by a third.")
-checks.check_close(checks.call(relative_error, np.zeros(3), np.zeros(3)), 0.0,
-                   what="relative_error of two zero arrays",
-                   hint="Divide by max(1e-8, |a| + |b|) so that 0 / 0 never happens.")
-checks.passed("relative_error")
+with checks.public("relative_error"):
+    _r = checks.call(relative_error, 1.0, 3.0)
+    checks.check(isinstance(_r, (float, np.floating)),
+                 f"relative_error should return a float, got {type(_r).__name__}.")
+    checks.check_close(_r, 0.5, rtol=1e-12, what="relative_error(1.0, 3.0)",
+                       hint="|1 - 3| / (|1| + |3|) = 0.5.")
+    checks.check_close(checks.call(relative_error, np.array([100.0, 1.0]),
+                                   np.array([101.0, 2.0])), 1.0 / 3.0, rtol=1e-12,
+                       what="relative_error([100, 1], [101, 2])",
+                       hint="Divide entry by entry, then take the largest ratio: the "
+                            "second entry is off by a third.")
+    checks.check_close(checks.call(relative_error, np.zeros(3), np.zeros(3)), 0.0,
+                       what="relative_error of two zero arrays",
+                       hint="Divide by max(1e-8, |a| + |b|) so that 0 / 0 never happens.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_relative_error", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of relative_error (1 point), run when the notebook is graded."""
@@ -311,43 +312,43 @@ def gradient_checker(J, grad_J, theta, eps=1e-5, rtol=1e-6):
 
 # %% nbgrader={"grade": true, "grade_id": "check_gradient_checker", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does gradient_checker accept a right gradient and find the wrong entry of another?"""
+with checks.public("gradient_checker"):
 
 
-def _cube_sum(t):
-    return float(np.sum(t**3))
+    def _cube_sum(t):
+        return float(np.sum(t**3))
 
 
-def _cube_grad(t):
-    return 3 * t**2
+    def _cube_grad(t):
+        return 3 * t**2
 
 
-def _cube_grad_wrong(t):
-    grad = 3 * t**2
-    grad[1, 0] += 0.1
-    return grad
+    def _cube_grad_wrong(t):
+        grad = 3 * t**2
+        grad[1, 0] += 0.1
+        return grad
 
 
-_theta = np.array([[1.0, -2.0], [0.5, 3.0]])
-_result = checks.call(gradient_checker, _cube_sum, _cube_grad, _theta)
-checks.check(isinstance(_result, tuple) and len(_result) == 3,
-             "gradient_checker should return a tuple (ok, worst_index, worst_error).")
-checks.check(_result[0] is True or _result[0] is np.True_,
-             f"A right gradient should give ok = True, got {_result[0]!r} "
-             f"(worst_error {_result[2]!r}).",
-             hint="Use central differences and the relative error of section 2.")
-_ok, _index, _error = checks.call(gradient_checker, _cube_sum, _cube_grad_wrong, _theta)
-checks.check(_ok is False or _ok is np.False_,
-             f"A wrong gradient should give ok = False, got {_ok!r}.")
-checks.check(isinstance(_index, tuple) and _index == (1, 0),
-             f"worst_index should be the tuple (1, 0) here, got {_index!r}.",
-             hint="np.unravel_index(np.argmax(errors), errors.shape) gives the tuple.")
-checks.check_close(_error, 0.1 / (0.75 + 0.85), rtol=1e-6, what="worst_error",
-                   hint="The entry (1, 0) is 0.85 instead of 0.75: its relative error "
-                        "is 0.1 / (0.75 + 0.85).")
-_ok, _index, _error = checks.call(gradient_checker, _cube_sum, _cube_grad, 0.5)
-checks.check(_index == (),
-             f"For a float theta, worst_index should be (), got {_index!r}.")
-checks.passed("gradient_checker")
+    _theta = np.array([[1.0, -2.0], [0.5, 3.0]])
+    _result = checks.call(gradient_checker, _cube_sum, _cube_grad, _theta)
+    checks.check(isinstance(_result, tuple) and len(_result) == 3,
+                 "gradient_checker should return a tuple (ok, worst_index, worst_error).")
+    checks.check(_result[0] is True or _result[0] is np.True_,
+                 f"A right gradient should give ok = True, got {_result[0]!r} "
+                 f"(worst_error {_result[2]!r}).",
+                 hint="Use central differences and the relative error of section 2.")
+    _ok, _index, _error = checks.call(gradient_checker, _cube_sum, _cube_grad_wrong, _theta)
+    checks.check(_ok is False or _ok is np.False_,
+                 f"A wrong gradient should give ok = False, got {_ok!r}.")
+    checks.check(isinstance(_index, tuple) and _index == (1, 0),
+                 f"worst_index should be the tuple (1, 0) here, got {_index!r}.",
+                 hint="np.unravel_index(np.argmax(errors), errors.shape) gives the tuple.")
+    checks.check_close(_error, 0.1 / (0.75 + 0.85), rtol=1e-6, what="worst_error",
+                       hint="The entry (1, 0) is 0.85 instead of 0.75: its relative error "
+                            "is 0.1 / (0.75 + 0.85).")
+    _ok, _index, _error = checks.call(gradient_checker, _cube_sum, _cube_grad, 0.5)
+    checks.check(_index == (),
+                 f"For a float theta, worst_index should be (), got {_index!r}.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_gradient_checker", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of gradient_checker (3 points), run when the notebook is graded."""
@@ -485,45 +486,45 @@ def check_sparse(J, grad_J, theta, num_checks=10, rng=None):
 
 # %% nbgrader={"grade": true, "grade_id": "check_check_sparse", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does check_sparse check random coordinates, reproducibly, with few evaluations?"""
-_calls = []
+with checks.public("check_sparse"):
+    _calls = []
 
 
-def _cube_sum(t):
-    _calls.append(1)
-    return float(np.sum(t**3))
+    def _cube_sum(t):
+        _calls.append(1)
+        return float(np.sum(t**3))
 
 
-def _cube_grad_wrong(t):
-    grad = 3 * t**2
-    grad[0, 1] *= 1.01
-    return grad
+    def _cube_grad_wrong(t):
+        grad = 3 * t**2
+        grad[0, 1] *= 1.01
+        return grad
 
 
-_theta = np.linspace(-1.5, 2.0, 12).reshape(3, 4)
-_first = checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta, num_checks=4,
-                     rng=0)
-checks.check(isinstance(_first, tuple) and len(_first) == 3,
-             "check_sparse should return a tuple (ok, worst_index, worst_error).")
-checks.check(len(_calls) <= 9, f"check_sparse with num_checks=4 evaluated J "
-                               f"{len(_calls)} times; 8 are enough.",
-             hint="Compute one central difference per drawn coordinate; do not call "
-                  "numerical_gradient.")
-checks.check(checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta,
-                         num_checks=4, rng=0) == _first,
-             "Two calls with rng=0 should give the same result.",
-             hint="Draw the coordinates from np.random.default_rng(rng).")
-_found = [checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta, num_checks=2,
-                      rng=_seed)[0] for _seed in range(60)]
-checks.check(True in _found and False in _found,
-             "With num_checks=2 out of 12 coordinates, some seeds should find the one "
-             "wrong entry (ok False) and others miss it (ok True).",
-             hint="Draw the coordinates at random from the rng, uniformly over theta.")
-_ok, _index, _error = checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta,
-                                  num_checks=200, rng=1)
-checks.check(_index == (0, 1) and not _ok,
-             f"With 200 checks the wrong entry (0, 1) should be found, got worst_index "
-             f"{_index!r} and ok {_ok!r}.", hint="worst_index is a tuple index.")
-checks.passed("check_sparse")
+    _theta = np.linspace(-1.5, 2.0, 12).reshape(3, 4)
+    _first = checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta, num_checks=4,
+                         rng=0)
+    checks.check(isinstance(_first, tuple) and len(_first) == 3,
+                 "check_sparse should return a tuple (ok, worst_index, worst_error).")
+    checks.check(len(_calls) <= 9, f"check_sparse with num_checks=4 evaluated J "
+                                   f"{len(_calls)} times; 8 are enough.",
+                 hint="Compute one central difference per drawn coordinate; do not call "
+                      "numerical_gradient.")
+    checks.check(checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta,
+                             num_checks=4, rng=0) == _first,
+                 "Two calls with rng=0 should give the same result.",
+                 hint="Draw the coordinates from np.random.default_rng(rng).")
+    _found = [checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta, num_checks=2,
+                          rng=_seed)[0] for _seed in range(60)]
+    checks.check(True in _found and False in _found,
+                 "With num_checks=2 out of 12 coordinates, some seeds should find the one "
+                 "wrong entry (ok False) and others miss it (ok True).",
+                 hint="Draw the coordinates at random from the rng, uniformly over theta.")
+    _ok, _index, _error = checks.call(check_sparse, _cube_sum, _cube_grad_wrong, _theta,
+                                      num_checks=200, rng=1)
+    checks.check(_index == (0, 1) and not _ok,
+                 f"With 200 checks the wrong entry (0, 1) should be found, got worst_index "
+                 f"{_index!r} and ok {_ok!r}.", hint="worst_index is a tuple index.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_check_sparse", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of check_sparse (2 points), run when the notebook is graded."""
@@ -654,17 +655,17 @@ def sigmoid_grad(z):
 
 # %% nbgrader={"grade": true, "grade_id": "check_sigmoid_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does sigmoid_grad give known values of the sigmoid's derivative?"""
-checks.check_close(checks.call(sigmoid_grad, 0.0), 0.25, rtol=1e-12,
-                   what="sigmoid_grad(0)", hint="g(0) = 1/2, so g'(0) = 1/4.")
-checks.check(np.ndim(checks.call(sigmoid_grad, 1.5)) == 0,
-             "sigmoid_grad of a float should be a float.")
-_z = np.array([[-3.0, -1.0], [1.0, 3.0]])
-_d = checks.call(sigmoid_grad, _z)
-checks.check_close(_d, [[0.045176659730912, 0.196611933241482],
-                        [0.196611933241482, 0.045176659730912]], rtol=1e-9,
-                   what="sigmoid_grad([[-3, -1], [1, 3]])",
-                   hint="g'(z) = g(z) (1 - g(z)) is even in z and at most 1/4.")
-checks.passed("sigmoid_grad")
+with checks.public("sigmoid_grad"):
+    checks.check_close(checks.call(sigmoid_grad, 0.0), 0.25, rtol=1e-12,
+                       what="sigmoid_grad(0)", hint="g(0) = 1/2, so g'(0) = 1/4.")
+    checks.check(np.ndim(checks.call(sigmoid_grad, 1.5)) == 0,
+                 "sigmoid_grad of a float should be a float.")
+    _z = np.array([[-3.0, -1.0], [1.0, 3.0]])
+    _d = checks.call(sigmoid_grad, _z)
+    checks.check_close(_d, [[0.045176659730912, 0.196611933241482],
+                            [0.196611933241482, 0.045176659730912]], rtol=1e-9,
+                       what="sigmoid_grad([[-3, -1], [1, 3]])",
+                       hint="g'(z) = g(z) (1 - g(z)) is even in z and at most 1/4.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_sigmoid_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of sigmoid_grad (1 point), run when the notebook is graded."""
@@ -719,24 +720,24 @@ def logistic_grad(theta, X, y):
 
 # %% nbgrader={"grade": true, "grade_id": "check_logistic_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is logistic_grad the gradient of the mean logistic loss?"""
-_X = np.array([[1.0, 2.0, -1.0], [1.0, -1.0, 0.5], [1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
-_y = np.array([1, 0, 0, 1])
-checks.check_close(checks.call(logistic_grad, np.zeros(3), _X, _y),
-                   _X.T @ (0.5 - _y) / 4, rtol=1e-9, atol=1e-15,
-                   what="logistic_grad at theta = 0",
-                   hint="At theta = 0 every probability is 1/2: the gradient is "
-                        "X.T @ (1/2 - y) / n. Check the sign and the mean.")
-_theta = np.array([0.5, -1.0, 2.0])
-_ok, _index, _error = gradient_checker(lambda t: logistic_loss(t, _X, _y),
-                                       lambda t: checks.call(logistic_grad, t, _X, _y),
-                                       _theta)
-checks.check(_ok, f"logistic_grad disagrees with central differences of logistic_loss: "
-                  f"relative error {_error:.1e} at index {_index}.",
-             hint="If your gradient_checker passes its own checks, the gradient is "
-                  "off.")
-checks.check_close(_theta, [0.5, -1.0, 2.0], what="theta after logistic_grad",
-                   hint="Do not modify theta.")
-checks.passed("logistic_grad")
+with checks.public("logistic_grad"):
+    _X = np.array([[1.0, 2.0, -1.0], [1.0, -1.0, 0.5], [1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    _y = np.array([1, 0, 0, 1])
+    checks.check_close(checks.call(logistic_grad, np.zeros(3), _X, _y),
+                       _X.T @ (0.5 - _y) / 4, rtol=1e-9, atol=1e-15,
+                       what="logistic_grad at theta = 0",
+                       hint="At theta = 0 every probability is 1/2: the gradient is "
+                            "X.T @ (1/2 - y) / n. Check the sign and the mean.")
+    _theta = np.array([0.5, -1.0, 2.0])
+    _ok, _index, _error = gradient_checker(lambda t: logistic_loss(t, _X, _y),
+                                           lambda t: checks.call(logistic_grad, t, _X, _y),
+                                           _theta)
+    checks.check(_ok, f"logistic_grad disagrees with central differences of logistic_loss: "
+                      f"relative error {_error:.1e} at index {_index}.",
+                 hint="If your gradient_checker passes its own checks, the gradient is "
+                      "off.")
+    checks.check_close(_theta, [0.5, -1.0, 2.0], what="theta after logistic_grad",
+                       hint="Do not modify theta.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_logistic_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of logistic_grad (2 points), run when the notebook is graded."""
@@ -804,21 +805,21 @@ def softmax_grad(W, X, y):
 
 # %% nbgrader={"grade": true, "grade_id": "check_softmax_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is softmax_grad the gradient of the mean softmax cross-entropy?"""
-_X = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
-_y = np.array([0, 2, 2])
-_g = checks.call(softmax_grad, np.zeros((2, 3)), _X, _y)
-checks.check_close(_g, [[-1 / 9, 2 / 9, -1 / 9], [1 / 3, 1 / 3, -2 / 3]],
-                   rtol=1e-9, atol=1e-15, what="softmax_grad at W = 0",
-                   hint="At W = 0 every class has probability 1/k. Subtract 1 at "
-                        "P[i, y[i]] only, and average over the n examples.")
-_W = np.array([[0.5, -1.0, 0.2], [1.5, 0.3, -0.7]])
-_ok, _index, _error = gradient_checker(lambda w: mean_cross_entropy(w, _X, _y),
-                                       lambda w: checks.call(softmax_grad, w, _X, _y),
-                                       _W)
-checks.check(_ok, f"softmax_grad disagrees with central differences of "
-                  f"mean_cross_entropy: relative error {_error:.1e} at index {_index}.",
-             hint="The softmax is taken over each row (axis=1).")
-checks.passed("softmax_grad")
+with checks.public("softmax_grad"):
+    _X = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    _y = np.array([0, 2, 2])
+    _g = checks.call(softmax_grad, np.zeros((2, 3)), _X, _y)
+    checks.check_close(_g, [[-1 / 9, 2 / 9, -1 / 9], [1 / 3, 1 / 3, -2 / 3]],
+                       rtol=1e-9, atol=1e-15, what="softmax_grad at W = 0",
+                       hint="At W = 0 every class has probability 1/k. Subtract 1 at "
+                            "P[i, y[i]] only, and average over the n examples.")
+    _W = np.array([[0.5, -1.0, 0.2], [1.5, 0.3, -0.7]])
+    _ok, _index, _error = gradient_checker(lambda w: mean_cross_entropy(w, _X, _y),
+                                           lambda w: checks.call(softmax_grad, w, _X, _y),
+                                           _W)
+    checks.check(_ok, f"softmax_grad disagrees with central differences of "
+                      f"mean_cross_entropy: relative error {_error:.1e} at index {_index}.",
+                 hint="The softmax is taken over each row (axis=1).")
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of softmax_grad (2 points), run when the notebook is graded."""
@@ -933,14 +934,14 @@ def buggy_blocks():
 
 # %% nbgrader={"grade": true, "grade_id": "check_buggy_blocks", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does buggy_blocks return a set of block names?"""
-_blocks = checks.call(buggy_blocks)
-checks.check(isinstance(_blocks, (set, frozenset, list, tuple)),
-             f"buggy_blocks() should return a set of block names, got "
-             f"{type(_blocks).__name__}.", hint='For example return {"b2"}.')
-checks.check(len(_blocks) > 0 and set(_blocks) <= set(BLOCKS),
-             f"buggy_blocks() should name blocks among {sorted(BLOCKS)}, got "
-             f"{_blocks!r}.")
-checks.passed("buggy_blocks")
+with checks.public("buggy_blocks"):
+    _blocks = checks.call(buggy_blocks)
+    checks.check(isinstance(_blocks, (set, frozenset, list, tuple)),
+                 f"buggy_blocks() should return a set of block names, got "
+                 f"{type(_blocks).__name__}.", hint='For example return {"b2"}.')
+    checks.check(len(_blocks) > 0 and set(_blocks) <= set(BLOCKS),
+                 f"buggy_blocks() should name blocks among {sorted(BLOCKS)}, got "
+                 f"{_blocks!r}.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_buggy_blocks", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of buggy_blocks (1 point), run when the notebook is graded."""
@@ -1108,3 +1109,15 @@ print(pd.DataFrame(rows).to_string(index=False))
 # `float32`, use a step near `1e-3` and a tolerance near `1e-3`, knowing that small
 # bugs will pass.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["numerical_gradient", "relative_error", "gradient_checker",
+                "check_sparse", "sigmoid_grad", "logistic_grad", "softmax_grad",
+                "buggy_blocks"])

@@ -23,10 +23,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** `X` has one example per row and its column 0 is all ones (the
 # intercept), so `theta[0]` is the bias. Arrays are `float64`.
@@ -74,17 +75,17 @@ def sigmoid(z):
 
 # %% nbgrader={"grade": true, "grade_id": "check_sigmoid", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does sigmoid give known values, keep shapes, and stay finite without warnings?"""
-checks.check_close(checks.call(sigmoid, 0.0), 0.5, what="sigmoid(0)",
-                   hint="sigmoid(z) is 1 / (1 + exp(-z)).")
-checks.check_close(checks.call(sigmoid, np.array([-1.0, 0.0, 2.0])),
-                   [0.2689414213699951, 0.5, 0.8807970779778823], rtol=1e-9,
-                   what="sigmoid([-1, 0, 2])", hint="Apply the formula elementwise.")
-checks.check_close(checks.call(sigmoid, np.array([-1000.0, 1000.0]),
-                               forbid_warnings=True, what="sigmoid([-1000, 1000])"),
-                   [0.0, 1.0], atol=1e-12, what="sigmoid([-1000, 1000])",
-                   hint="For z < 0, exp(z) / (1 + exp(z)) is the same value without "
-                        "overflow; np.where evaluates both of its branches.")
-checks.passed("sigmoid")
+with checks.public("sigmoid"):
+    checks.check_close(checks.call(sigmoid, 0.0), 0.5, what="sigmoid(0)",
+                       hint="sigmoid(z) is 1 / (1 + exp(-z)).")
+    checks.check_close(checks.call(sigmoid, np.array([-1.0, 0.0, 2.0])),
+                       [0.2689414213699951, 0.5, 0.8807970779778823], rtol=1e-9,
+                       what="sigmoid([-1, 0, 2])", hint="Apply the formula elementwise.")
+    checks.check_close(checks.call(sigmoid, np.array([-1000.0, 1000.0]),
+                                   forbid_warnings=True, what="sigmoid([-1000, 1000])"),
+                       [0.0, 1.0], atol=1e-12, what="sigmoid([-1000, 1000])",
+                       hint="For z < 0, exp(z) / (1 + exp(z)) is the same value without "
+                            "overflow; np.where evaluates both of its branches.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_sigmoid", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of sigmoid (2 points): they run when the notebook is graded."""
@@ -124,21 +125,21 @@ def binary_cross_entropy(output, target, eps=1e-15):
 
 # %% nbgrader={"grade": true, "grade_id": "check_binary_cross_entropy", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is binary_cross_entropy the mean loss, and finite for probabilities 0 and 1?"""
-checks.check_close(checks.call(binary_cross_entropy, np.array([0.5, 0.5]),
-                               np.array([0, 1])), np.log(2.0), rtol=1e-9,
-                   what="the BCE of probabilities 0.5",
-                   hint="Both terms are log(2); take the mean over examples.")
-checks.check_close(checks.call(binary_cross_entropy, np.array([0.9, 0.2]),
-                               np.array([1, 0])),
-                   -(np.log(0.9) + np.log(0.8)) / 2, rtol=1e-9,
-                   what="the BCE of [0.9, 0.2] against [1, 0]",
-                   hint="Use log(p) for label 1 and log(1 - p) for label 0.")
-_edge = checks.call(binary_cross_entropy, np.array([0.0, 1.0]), np.array([1, 0]))
-checks.check(np.isfinite(_edge) and _edge > 30,
-             f"The BCE of certain, wrong predictions should be large and finite "
-             f"(about 34.5 with eps=1e-15), got {_edge}.",
-             hint="Clip the probabilities to [eps, 1 - eps] before the logarithm.")
-checks.passed("binary_cross_entropy")
+with checks.public("binary_cross_entropy"):
+    checks.check_close(checks.call(binary_cross_entropy, np.array([0.5, 0.5]),
+                                   np.array([0, 1])), np.log(2.0), rtol=1e-9,
+                       what="the BCE of probabilities 0.5",
+                       hint="Both terms are log(2); take the mean over examples.")
+    checks.check_close(checks.call(binary_cross_entropy, np.array([0.9, 0.2]),
+                                   np.array([1, 0])),
+                       -(np.log(0.9) + np.log(0.8)) / 2, rtol=1e-9,
+                       what="the BCE of [0.9, 0.2] against [1, 0]",
+                       hint="Use log(p) for label 1 and log(1 - p) for label 0.")
+    _edge = checks.call(binary_cross_entropy, np.array([0.0, 1.0]), np.array([1, 0]))
+    checks.check(np.isfinite(_edge) and _edge > 30,
+                 f"The BCE of certain, wrong predictions should be large and finite "
+                 f"(about 34.5 with eps=1e-15), got {_edge}.",
+                 hint="Clip the probabilities to [eps, 1 - eps] before the logarithm.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_binary_cross_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of binary_cross_entropy (2 points): they run when the notebook is graded."""
@@ -226,23 +227,23 @@ def loss_grad(theta, X, y, alpha=0.0):
 
 # %% nbgrader={"grade": true, "grade_id": "check_loss_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does loss_grad match the gradient of the regularized loss?"""
-_X = np.array([[1.0, 2.0, -1.0], [1.0, -1.0, 0.5], [1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
-_y = np.array([1, 0, 0, 1])
-checks.check_close(checks.call(loss_grad, np.zeros(3), _X, _y),
-                   _X.T @ (0.5 - _y) / 4, rtol=1e-9,
-                   what="loss_grad at theta = 0",
-                   hint="At theta = 0 every probability is 0.5: check the sign of "
-                        "the residual and that you average over the n examples.")
-_theta = np.array([0.5, -1.0, 2.0])
-_g0 = checks.call(loss_grad, _theta, _X, _y)
-_g1 = checks.call(loss_grad, _theta, _X, _y, alpha=0.1)
-checks.check_close(_g1 - _g0, [0.0, -0.1, 0.2], atol=1e-12,
-                   what="the change of loss_grad when alpha goes from 0 to 0.1",
-                   hint="The penalty alpha/2 * ||theta[1:]||^2 adds alpha * theta[1:] "
-                        "and nothing to the bias component.")
-checks.check_close(_theta, [0.5, -1.0, 2.0], what="theta after calling loss_grad",
-                   hint="Do not modify theta in place.")
-checks.passed("loss_grad")
+with checks.public("loss_grad"):
+    _X = np.array([[1.0, 2.0, -1.0], [1.0, -1.0, 0.5], [1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    _y = np.array([1, 0, 0, 1])
+    checks.check_close(checks.call(loss_grad, np.zeros(3), _X, _y),
+                       _X.T @ (0.5 - _y) / 4, rtol=1e-9,
+                       what="loss_grad at theta = 0",
+                       hint="At theta = 0 every probability is 0.5: check the sign of "
+                            "the residual and that you average over the n examples.")
+    _theta = np.array([0.5, -1.0, 2.0])
+    _g0 = checks.call(loss_grad, _theta, _X, _y)
+    _g1 = checks.call(loss_grad, _theta, _X, _y, alpha=0.1)
+    checks.check_close(_g1 - _g0, [0.0, -0.1, 0.2], atol=1e-12,
+                       what="the change of loss_grad when alpha goes from 0 to 0.1",
+                       hint="The penalty alpha/2 * ||theta[1:]||^2 adds alpha * theta[1:] "
+                            "and nothing to the bias component.")
+    checks.check_close(_theta, [0.5, -1.0, 2.0], what="theta after calling loss_grad",
+                       hint="Do not modify theta in place.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_loss_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of loss_grad (3 points): they run when the notebook is graded."""
@@ -301,18 +302,18 @@ def logistic_regression(X, y, eta=0.1, iters=1000, alpha=0.0):
 
 # %% nbgrader={"grade": true, "grade_id": "check_logistic_regression", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does logistic_regression take the right steps and record the loss after each?"""
-_theta, _losses = checks.call(logistic_regression, X, y, eta=0.5, iters=1)
-checks.check_close(_theta, -0.5 * (X.T @ (0.5 - y)) / len(y), rtol=1e-9,
-                   what="theta after one step from zero",
-                   hint="Start from zeros and step against the gradient, scaled by eta.")
-checks.check(np.shape(_losses) == (1,),
-             f"losses should have one entry per step, got shape {np.shape(_losses)}.")
-checks.check(_losses[0] < np.log(2.0),
-             "losses[0] should be the loss after the first step, below log(2).")
-_theta, _losses = checks.call(logistic_regression, X, y, iters=50)
-checks.check(np.all(np.diff(_losses) < 0),
-             "With eta=0.1 the loss should decrease at every step on this data.")
-checks.passed("logistic_regression")
+with checks.public("logistic_regression"):
+    _theta, _losses = checks.call(logistic_regression, X, y, eta=0.5, iters=1)
+    checks.check_close(_theta, -0.5 * (X.T @ (0.5 - y)) / len(y), rtol=1e-9,
+                       what="theta after one step from zero",
+                       hint="Start from zeros and step against the gradient, scaled by eta.")
+    checks.check(np.shape(_losses) == (1,),
+                 f"losses should have one entry per step, got shape {np.shape(_losses)}.")
+    checks.check(_losses[0] < np.log(2.0),
+                 "losses[0] should be the loss after the first step, below log(2).")
+    _theta, _losses = checks.call(logistic_regression, X, y, iters=50)
+    checks.check(np.all(np.diff(_losses) < 0),
+                 "With eta=0.1 the loss should decrease at every step on this data.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_logistic_regression", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of logistic_regression (3 points): they run when the notebook is graded."""
@@ -355,13 +356,13 @@ def predict(X, theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_predict", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does predict return integer labels thresholded at probability 0.5?"""
-_X = np.array([[1.0, 2.0], [1.0, -2.0], [1.0, 0.1]])
-_labels = checks.call(predict, _X, np.array([0.0, 1.0]))
-checks.check_dtype(_labels, np.integer, what="predict's labels",
-                   hint="Convert the boolean result with .astype(int).")
-checks.check_equal(_labels, [1, 0, 1], what="predict's labels",
-                   hint="Predict 1 where sigmoid(X @ theta) >= 0.5.")
-checks.passed("predict")
+with checks.public("predict"):
+    _X = np.array([[1.0, 2.0], [1.0, -2.0], [1.0, 0.1]])
+    _labels = checks.call(predict, _X, np.array([0.0, 1.0]))
+    checks.check_dtype(_labels, np.integer, what="predict's labels",
+                       hint="Convert the boolean result with .astype(int).")
+    checks.check_equal(_labels, [1, 0, 1], what="predict's labels",
+                       hint="Predict 1 where sigmoid(X @ theta) >= 0.5.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_predict", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of predict (1 point): they run when the notebook is graded."""
@@ -394,13 +395,13 @@ def decision_boundary(theta):
 
 # %% nbgrader={"grade": true, "grade_id": "check_decision_boundary", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does decision_boundary return the (intercept, slope) of the zero-logit line?"""
-_ab = checks.call(decision_boundary, np.array([1.0, 2.0, 4.0]))
-checks.check(len(_ab) == 2, "decision_boundary should return two numbers.")
-checks.check_close(_ab, [-0.25, -0.5], rtol=1e-12,
-                   what="decision_boundary([1, 2, 4])",
-                   hint="Solve theta0 + theta1*x1 + theta2*x2 = 0 for x2; return "
-                        "(intercept, slope) in that order.")
-checks.passed("decision_boundary")
+with checks.public("decision_boundary"):
+    _ab = checks.call(decision_boundary, np.array([1.0, 2.0, 4.0]))
+    checks.check(len(_ab) == 2, "decision_boundary should return two numbers.")
+    checks.check_close(_ab, [-0.25, -0.5], rtol=1e-12,
+                       what="decision_boundary([1, 2, 4])",
+                       hint="Solve theta0 + theta1*x1 + theta2*x2 = 0 for x2; return "
+                            "(intercept, slope) in that order.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_decision_boundary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of decision_boundary (1 point): they run when the notebook is graded."""
@@ -500,3 +501,14 @@ plots.loss_curve(norms, title="Size of theta on separable data",
 # convex in the weights, so a finite minimiser exists and the norm levels off (as in
 # the plot); early stopping has a similar effect.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["sigmoid", "binary_cross_entropy", "loss_grad", "logistic_regression",
+                "predict", "decision_boundary"])

@@ -25,10 +25,11 @@
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
-# answer runs *public checks*: when one fails it tells you what was expected. Passing
-# them is a good sign but not a grade: hidden tests with other inputs decide the
-# points. Written answers are graded by hand. Do not add, delete or reorder cells;
-# run *Kernel → Restart and Run All* before you submit.
+# answer runs *public checks* and prints one line: that they passed, or a hint saying
+# what was expected. The last cell lists which functions pass. Passing is a good sign
+# but not a grade: hidden tests with other inputs decide the points. Written answers
+# are graded by hand. Do not add, delete or reorder cells; run *Kernel → Restart and
+# Run All* before you submit.
 #
 # **Conventions.** `X` has one example per row: for MNIST a `float32` array of shape
 # `(n, 784)` with pixels in $[0, 1]$. `y` holds integer labels $0, \dots, k-1$
@@ -120,29 +121,29 @@ def parse_mnist(image_filename, label_filename):
 
 # %% nbgrader={"grade": true, "grade_id": "check_parse_mnist", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does parse_mnist read idx files written from MNIST images, and refuse a bad one?"""
-_Xs, _ys = load_mnist_sample()
-_images = np.rint(_Xs[:12] * 255).astype(np.uint8).reshape(12, 28, 28)
-with tempfile.TemporaryDirectory() as _dir:
-    _img = os.path.join(_dir, "check-images-idx3-ubyte.gz")
-    _lab = os.path.join(_dir, "check-labels-idx1-ubyte.gz")
-    write_idx(_img, _images)
-    write_idx(_lab, _ys[:12])
-    _X, _y = checks.call(parse_mnist, _img, _lab)
-    checks.check_dtype(_X, np.float32, what="X",
-                       hint="Convert the pixels with .astype(np.float32).")
-    checks.check_close(_X, _images.reshape(12, 784) / 255, rtol=1e-6,
-                       what="X for 12 images of 28 x 28 pixels",
-                       hint="Skip the 16-byte header, put one image per row and "
-                            "divide the pixels by 255.")
-    checks.check_dtype(_y, np.uint8, what="y")
-    checks.check_equal(_y, _ys[:12], what="y", hint="Skip the 8-byte header.")
-    _bad = os.path.join(_dir, "flat-images-idx2-ubyte.gz")
-    write_idx(_bad, _images.reshape(12, 784))  # magic number 2050: not images
-    checks.check_raises(parse_mnist, _bad, _lab, match=os.path.basename(_bad),
-                        what="parse_mnist of a file with magic number 2050",
-                        hint="Compare each magic number with 2051 or 2049 and put "
-                             "the file name in the message.")
-checks.passed("parse_mnist")
+with checks.public("parse_mnist"):
+    _Xs, _ys = load_mnist_sample()
+    _images = np.rint(_Xs[:12] * 255).astype(np.uint8).reshape(12, 28, 28)
+    with tempfile.TemporaryDirectory() as _dir:
+        _img = os.path.join(_dir, "check-images-idx3-ubyte.gz")
+        _lab = os.path.join(_dir, "check-labels-idx1-ubyte.gz")
+        write_idx(_img, _images)
+        write_idx(_lab, _ys[:12])
+        _X, _y = checks.call(parse_mnist, _img, _lab)
+        checks.check_dtype(_X, np.float32, what="X",
+                           hint="Convert the pixels with .astype(np.float32).")
+        checks.check_close(_X, _images.reshape(12, 784) / 255, rtol=1e-6,
+                           what="X for 12 images of 28 x 28 pixels",
+                           hint="Skip the 16-byte header, put one image per row and "
+                                "divide the pixels by 255.")
+        checks.check_dtype(_y, np.uint8, what="y")
+        checks.check_equal(_y, _ys[:12], what="y", hint="Skip the 8-byte header.")
+        _bad = os.path.join(_dir, "flat-images-idx2-ubyte.gz")
+        write_idx(_bad, _images.reshape(12, 784))  # magic number 2050: not images
+        checks.check_raises(parse_mnist, _bad, _lab, match=os.path.basename(_bad),
+                            what="parse_mnist of a file with magic number 2050",
+                            hint="Compare each magic number with 2051 or 2049 and put "
+                                 "the file name in the message.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_parse_mnist", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of parse_mnist (3 points): they run when the notebook is graded."""
@@ -251,14 +252,14 @@ def one_hot(y, k):
 
 # %% nbgrader={"grade": true, "grade_id": "check_one_hot", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does one_hot put a single 1 per row, in the column of the label?"""
-checks.check_close(checks.call(one_hot, np.array([2, 0, 1], dtype=np.uint8), 4),
-                   [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]],
-                   what="one_hot([2, 0, 1], 4)",
-                   hint="Row i has k entries and a 1 in column y[i].")
-checks.check_close(checks.call(one_hot, np.array([0, 0]), 3), [[1, 0, 0], [1, 0, 0]],
-                   what="one_hot([0, 0], 3)",
-                   hint="Use k columns even when some classes are absent from y.")
-checks.passed("one_hot")
+with checks.public("one_hot"):
+    checks.check_close(checks.call(one_hot, np.array([2, 0, 1], dtype=np.uint8), 4),
+                       [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]],
+                       what="one_hot([2, 0, 1], 4)",
+                       hint="Row i has k entries and a 1 in column y[i].")
+    checks.check_close(checks.call(one_hot, np.array([0, 0]), 3), [[1, 0, 0], [1, 0, 0]],
+                       what="one_hot([0, 0], 3)",
+                       hint="Use k columns even when some classes are absent from y.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_one_hot", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of one_hot (1 point): they run when the notebook is graded."""
@@ -299,17 +300,17 @@ def softmax(Z):
 
 # %% nbgrader={"grade": true, "grade_id": "check_softmax", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does softmax normalize each row, and stay finite for large logits?"""
-_P = checks.call(softmax, np.array([[0.0, 0.0], [0.0, np.log(3.0)], [1.0, 1.0]]))
-checks.check_close(_P, [[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]], rtol=1e-12,
-                   what="softmax of three rows of two logits",
-                   hint="Normalize each row separately (axis=1).")
-_P = checks.call(softmax, np.array([[1000.0, 1000.0, 0.0], [-1000.0, 0.0, -1000.0]]),
-                 forbid_warnings=True, what="softmax of logits of size 1000")
-checks.check_close(_P, [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]], atol=1e-12,
-                   what="softmax of logits of size 1000",
-                   hint="Subtract each row's maximum before the exponential: the "
-                        "result is the same and nothing overflows.")
-checks.passed("softmax")
+with checks.public("softmax"):
+    _P = checks.call(softmax, np.array([[0.0, 0.0], [0.0, np.log(3.0)], [1.0, 1.0]]))
+    checks.check_close(_P, [[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]], rtol=1e-12,
+                       what="softmax of three rows of two logits",
+                       hint="Normalize each row separately (axis=1).")
+    _P = checks.call(softmax, np.array([[1000.0, 1000.0, 0.0], [-1000.0, 0.0, -1000.0]]),
+                     forbid_warnings=True, what="softmax of logits of size 1000")
+    checks.check_close(_P, [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]], atol=1e-12,
+                       what="softmax of logits of size 1000",
+                       hint="Subtract each row's maximum before the exponential: the "
+                            "result is the same and nothing overflows.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of softmax (2 points): they run when the notebook is graded."""
@@ -359,16 +360,16 @@ def softmax_loss(Z, y):
 
 # %% nbgrader={"grade": true, "grade_id": "check_softmax_loss", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Is softmax_loss ln 10 for zero logits over 10 classes, and the mean over examples?"""
-checks.check_close(checks.call(softmax_loss, np.zeros((5, 10)), np.arange(5)),
-                   np.log(10.0), rtol=1e-9,
-                   what="the loss of all-zero logits over 10 classes",
-                   hint="Every probability is then 1/10, so the loss is ln 10.")
-_Z = np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-checks.check_close(checks.call(softmax_loss, _Z, np.array([0, 2])),
-                   (np.log(np.exp(2.0) + 2) - 2.0 + np.log(np.e + 2)) / 2,
-                   rtol=1e-9, what="the loss of two examples",
-                   hint="Average log(sum_j exp(z_ij)) - z_(i, y_i) over the rows.")
-checks.passed("softmax_loss")
+with checks.public("softmax_loss"):
+    checks.check_close(checks.call(softmax_loss, np.zeros((5, 10)), np.arange(5)),
+                       np.log(10.0), rtol=1e-9,
+                       what="the loss of all-zero logits over 10 classes",
+                       hint="Every probability is then 1/10, so the loss is ln 10.")
+    _Z = np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    checks.check_close(checks.call(softmax_loss, _Z, np.array([0, 2])),
+                       (np.log(np.exp(2.0) + 2) - 2.0 + np.log(np.e + 2)) / 2,
+                       rtol=1e-9, what="the loss of two examples",
+                       hint="Average log(sum_j exp(z_ij)) - z_(i, y_i) over the rows.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of softmax_loss (2 points): they run when the notebook is graded."""
@@ -443,25 +444,25 @@ def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
 
 # %% nbgrader={"grade": true, "grade_id": "check_softmax_regression_epoch", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does one full-batch epoch from zero take one step against the mean gradient, in place?"""
-_X = np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]])
-_y = np.array([0, 2, 1])
-_theta = np.zeros((2, 3))
-checks.call(softmax_regression_epoch, _X, _y, _theta, lr=0.5, batch=3)
-_Y = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0]])  # the labels [0, 2, 1], one-hot
-checks.check(np.any(_theta != 0), "theta is still zero after an epoch.",
-             hint="Update theta in place (theta -= ...); assigning theta = ... "
-                  "inside the function does not change the caller's array.")
-checks.check_close(_theta, -0.5 * _X.T @ (1 / 3 - _Y) / 3, rtol=1e-9,
-                   what="theta after one step from zero",
-                   hint="At theta = 0 every probability is 1/3; step against the "
-                        "gradient of the mean loss, scaled by lr.")
-_theta = np.zeros((784, 10), dtype=np.float32)
-_loss = softmax_loss(X_train[:500] @ _theta, y_train[:500])
-checks.call(softmax_regression_epoch, X_train[:500], y_train[:500], _theta)
-checks.check_dtype(_theta, np.float32, what="theta")
-checks.check(softmax_loss(X_train[:500] @ _theta, y_train[:500]) < _loss - 0.1,
-             "One epoch on 500 training images should lower their loss.")
-checks.passed("softmax_regression_epoch")
+with checks.public("softmax_regression_epoch"):
+    _X = np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]])
+    _y = np.array([0, 2, 1])
+    _theta = np.zeros((2, 3))
+    checks.call(softmax_regression_epoch, _X, _y, _theta, lr=0.5, batch=3)
+    _Y = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0]])  # the labels [0, 2, 1], one-hot
+    checks.check(np.any(_theta != 0), "theta is still zero after an epoch.",
+                 hint="Update theta in place (theta -= ...); assigning theta = ... "
+                      "inside the function does not change the caller's array.")
+    checks.check_close(_theta, -0.5 * _X.T @ (1 / 3 - _Y) / 3, rtol=1e-9,
+                       what="theta after one step from zero",
+                       hint="At theta = 0 every probability is 1/3; step against the "
+                            "gradient of the mean loss, scaled by lr.")
+    _theta = np.zeros((784, 10), dtype=np.float32)
+    _loss = softmax_loss(X_train[:500] @ _theta, y_train[:500])
+    checks.call(softmax_regression_epoch, X_train[:500], y_train[:500], _theta)
+    checks.check_dtype(_theta, np.float32, what="theta")
+    checks.check(softmax_loss(X_train[:500] @ _theta, y_train[:500]) < _loss - 0.1,
+                 "One epoch on 500 training images should lower their loss.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_regression_epoch", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of softmax_regression_epoch (3 points): they run when the notebook is graded."""
@@ -542,33 +543,33 @@ def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
 
 # %% nbgrader={"grade": true, "grade_id": "check_nn_epoch", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
 """Does nn_epoch update both matrices in place, and lower the loss?"""
-_rng = np.random.default_rng(0)
-_X = _rng.normal(size=(6, 4))
-_y = np.array([0, 1, 2, 0, 1, 2])
-_W1 = _rng.normal(size=(4, 5))
-_W2 = np.zeros((5, 3))
-_W1_before = _W1.copy()
-checks.call(nn_epoch, _X, _y, _W1, _W2, lr=0.5, batch=6)
-checks.check_close(_W1, _W1_before, rtol=1e-12,
-                   what="W1 after one step from W2 = 0",
-                   hint="With W2 = 0 no gradient reaches W1; if W1 changed, the "
-                        "gradient of W1 was computed with an updated W2.")
-_H = np.maximum(_X @ _W1_before, 0)
-_Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]] * 2)  # the labels, one-hot
-checks.check_close(_W2, -0.5 * _H.T @ (1 / 3 - _Y) / 6, rtol=1e-9,
-                   what="W2 after one step from W2 = 0",
-                   hint="Update W2 in place, against the mean gradient over the "
-                        "minibatch; all logits are 0 at the start.")
-_W1 = (_rng.normal(size=(784, 32)) / np.sqrt(32)).astype(np.float32)
-_W2 = (_rng.normal(size=(32, 10)) / np.sqrt(10)).astype(np.float32)
-_loss = softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
-checks.call(nn_epoch, X_train[:500], y_train[:500], _W1, _W2)
-checks.check_dtype(_W1, np.float32, what="W1")
-checks.check_dtype(_W2, np.float32, what="W2")
-checks.check(softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
-             < _loss - 0.1, "One epoch on 500 training images should lower their "
-             "loss.", hint="Update W1 and W2 in place, against their gradients.")
-checks.passed("nn_epoch")
+with checks.public("nn_epoch"):
+    _rng = np.random.default_rng(0)
+    _X = _rng.normal(size=(6, 4))
+    _y = np.array([0, 1, 2, 0, 1, 2])
+    _W1 = _rng.normal(size=(4, 5))
+    _W2 = np.zeros((5, 3))
+    _W1_before = _W1.copy()
+    checks.call(nn_epoch, _X, _y, _W1, _W2, lr=0.5, batch=6)
+    checks.check_close(_W1, _W1_before, rtol=1e-12,
+                       what="W1 after one step from W2 = 0",
+                       hint="With W2 = 0 no gradient reaches W1; if W1 changed, the "
+                            "gradient of W1 was computed with an updated W2.")
+    _H = np.maximum(_X @ _W1_before, 0)
+    _Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]] * 2)  # the labels, one-hot
+    checks.check_close(_W2, -0.5 * _H.T @ (1 / 3 - _Y) / 6, rtol=1e-9,
+                       what="W2 after one step from W2 = 0",
+                       hint="Update W2 in place, against the mean gradient over the "
+                            "minibatch; all logits are 0 at the start.")
+    _W1 = (_rng.normal(size=(784, 32)) / np.sqrt(32)).astype(np.float32)
+    _W2 = (_rng.normal(size=(32, 10)) / np.sqrt(10)).astype(np.float32)
+    _loss = softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
+    checks.call(nn_epoch, X_train[:500], y_train[:500], _W1, _W2)
+    checks.check_dtype(_W1, np.float32, what="W1")
+    checks.check_dtype(_W2, np.float32, what="W2")
+    checks.check(softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
+                 < _loss - 0.1, "One epoch on 500 training images should lower their "
+                 "loss.", hint="Update W1 and W2 in place, against their gradients.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_nn_epoch", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of nn_epoch (4 points): they run when the notebook is graded."""
@@ -937,3 +938,14 @@ agree = np.mean(np.argmax(X_test @ theta, axis=1) == sk_logistic.predict(X_test)
 print(f"the two linear models agree on {agree:.1%} of the test images")
 plots.bar_chart(test_errors, title="Test error rates", xlab="model",
                 ylab="test error rate (fraction)")
+
+# %% [markdown]
+# ## Public checks
+#
+# This cell lists the functions whose public checks pass in this kernel. Run it after
+# *Kernel → Restart and Run All*, before you submit. Passing is a good sign,
+# not a grade: hidden tests with other inputs decide the points.
+
+# %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+checks.summary(["parse_mnist", "one_hot", "softmax", "softmax_loss",
+                "softmax_regression_epoch", "nn_epoch"])

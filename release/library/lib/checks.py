@@ -9,12 +9,36 @@ number returned by the last line of a test cell as partial credit.
 nbgrader gives zero to a test cell that writes anything to stderr, warnings included,
 so the checks call student code through :func:`call`, which records warnings instead
 of printing them.
+
+Hidden test cells (``test_<function>``, the points) use the checks as they are: a
+failure raises, and nbgrader scores the cell zero. Public check cells
+(``check_<function>``, 0 points) wrap the same checks in :func:`public`, which turns
+the outcome into one printed line, either ``<function>: public checks passed.`` or a
+one-sentence hint, and records it for :func:`summary`, the last cell of a notebook.
+
+A public check that fails prints its hint and ends the cell *without* an error.
+Students see the sentence they need instead of a traceback, and *Restart and Run All*
+goes on to the later cells and to the summary, which lists every function whose
+checks do not pass yet; an error would stop the run at the first one. The cells are
+worth 0 points, so grades are the same either way. The exception is nbgrader's
+*Validate* button, which looks for errors only and would otherwise report "Success!"
+for a notebook whose public checks fail: while nbgrader validates
+(``NBGRADER_VALIDATING=1`` in the kernel's environment), a failing public check
+raises `PublicCheckFailed`, shown as its one-sentence hint alone.
 """
 
 import contextlib
+import os
 import warnings
 
 import numpy as np
+
+#: Outcome of the public checks run in this kernel: function name -> (passed,
+#: what to show in the summary). Filled by `public` and `passed`, read by `summary`.
+_public_results = {}
+
+# The body of every stub in a release notebook (nbgrader's code stub).
+_STUB = "raise NotImplementedError()"
 
 
 def call(fn, *args, forbid_warnings=False, what=None, **kwargs):
@@ -144,12 +168,18 @@ def substituted(namespace, **replacements):
 
     Hidden tests use it to check one function with the other graded functions it may
     call replaced by references, so one mistake costs the points of one problem.
+
+    When the grader runs hidden tests outside the student's kernel, the namespace
+    holds its ``__kit_substitute__`` hook, which makes the same replacement in the
+    kernel, where the student's functions look these names up.
     """
     missing = object()
     saved = {name: namespace.get(name, missing) for name in replacements}
     namespace.update(replacements)
+    remote = namespace.get("__kit_substitute__")
     try:
-        yield
+        with remote(replacements) if remote else contextlib.nullcontext():
+            yield
     finally:
         for name, value in saved.items():
             if value is missing:
@@ -158,9 +188,121 @@ def substituted(namespace, **replacements):
                 namespace[name] = value
 
 
+class PublicCheckFailed(AssertionError):
+    """A failed public check while nbgrader validates the notebook."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a traceback: the hint is all students need.
+        return [str(self)]
+
+
 def passed(name):
-    """Print that the public checks of ``name`` passed; hidden tests decide grades."""
+    """Print and record that the public checks of ``name`` passed."""
+    _public_results[name] = (True, "passed")
     print(f"{name}: public checks passed.")
+
+
+@contextlib.contextmanager
+def public(name):
+    """Run the public checks of the function ``name`` and print one line.
+
+    The line is ``<name>: public checks passed.`` when the body ends normally, and
+    otherwise a one-sentence hint: the function is not written yet, a check's
+    message, or the error the function raised and where. The cell then ends without
+    an error (see the module docstring: under nbgrader's Validate it raises
+    `PublicCheckFailed`); the outcome is recorded for `summary`.
+
+    Examples
+    --------
+    >>> with public("double"):
+    ...     check_close(call(lambda x: 2 * x, 1.5), 3.0, what="double(1.5)")
+    double: public checks passed.
+    >>> with public("double"):
+    ...     check(call(lambda x: x + 2, 1.5) == 3.0, "double(1.5) should be 3.0.")
+    double: double(1.5) should be 3.0.
+    >>> with public("double"):
+    ...     call(lambda x: x / 0, 1.5)
+    double raised ZeroDivisionError (float division by zero).
+    """
+    _public_results.pop(name, None)  # interrupted: shown as not run
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a hint
+        status, line = _hint(name, exc)
+        _public_results[name] = (False, status)
+        if os.environ.get("NBGRADER_VALIDATING") == "1":
+            raise PublicCheckFailed(line) from None
+        print(line)
+    else:
+        passed(name)
+
+
+def summary(names=()):
+    """Print which functions pass their public checks in this kernel, as a table.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The functions with a public check cell, in notebook order; a function whose
+        cell has not run is listed as not run. Functions checked in this kernel but
+        missing from ``names`` follow.
+    """
+    names = list(names) + [n for n in _public_results if n not in names]
+    rows = [(n, *_public_results.get(n, (False, "not run: run its check cell"))) for
+            n in names]
+    width = max((len(n) for n in names), default=0)
+    n_passed = sum(ok for _, ok, _ in rows)
+    print(f"Public checks passed for {n_passed} of {len(rows)} functions:")
+    for name, ok, status in rows:
+        print(f"  {'✓' if ok else '✗'} {name:<{width}}  {status}")
+    print("Hidden tests with other inputs decide the grade: passing the public "
+          "checks is a good sign, not a score.")
+
+
+def _hint(name, exc):
+    """``(status, line)``: the failure ``exc`` of the public checks of ``name`` as a
+    short status for the summary and a one-sentence hint to print."""
+    text = _first_line(exc)
+    if isinstance(exc, AssertionError) and text:  # a check's one sentence
+        return f"failed: {text}", f"{name}: {text}"
+    raiser = _innermost(exc.__traceback__).tb_frame.f_code.co_name
+    if type(exc) is NotImplementedError and not exc.args:  # a stub: nothing written
+        if raiser == name:
+            return ("not written yet", f"{name} is not written yet: replace "
+                    f"`{_STUB}` with your code.")
+        return (f"needs {raiser}, which is not written yet",
+                f"{name}: its check needs {raiser}, which is not written yet: "
+                f"write {raiser} first.")
+    error = type(exc).__name__ + (f" ({text})" if text else "")
+    entry = _innermost(exc.__traceback__, notebook=True)
+    if entry is None:
+        return f"raised {error}", f"{name} raised {error}."
+    where = entry.tb_frame.f_code.co_name
+    if where == "<module>":  # in the check cell itself, on what the function gave
+        return (f"its check stopped on {error}",
+                f"{name}: the check stopped on {error}: look at what {name} returns.")
+    place = (f"at line {entry.tb_lineno} of its cell" if where == name
+             else f"in {where}, line {entry.tb_lineno} of its cell")
+    return f"raised {error} {place}", f"{name} raised {error} {place}."
+
+
+def _innermost(tb, notebook=False):
+    """The innermost entry of traceback ``tb``; with ``notebook``, the innermost
+    entry in code run as a notebook cell (whose globals are ``__main__``), or None.
+    """
+    found = None
+    while tb is not None:
+        if not notebook or tb.tb_frame.f_globals.get("__name__") == "__main__":
+            found = tb
+        tb = tb.tb_next
+    return found
+
+
+def _first_line(exc, limit=200):
+    """The first line of an exception's message, at most ``limit`` characters."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _real_array(value, what, hint):
