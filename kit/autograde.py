@@ -17,6 +17,7 @@ import copy
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -191,8 +192,11 @@ def grade_submission(root, assignment, student, options):
     return result
 
 
-def _init_worker():
+def _init_worker(root):
     os.environ.update(tool_env())
+    # Hidden tests import the references of the course being graded, which may be
+    # another course than the one installed in the environment.
+    sys.path.insert(0, str(root))
     # nbgrader's gradebook code triggers SQLAlchemy 2's cascade warnings on every new
     # submission; they say nothing about the submission, so keep them off the output.
     from sqlalchemy.exc import SAWarning
@@ -227,9 +231,11 @@ def grade_all(course, found, options=Options(), progress=False):
     results = []
     workers = options.worker_count(len(jobs))
     context = multiprocessing.get_context("spawn")
-    with (ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
-          as pool, tqdm(total=len(jobs), unit="submission", disable=not progress,
-                        desc="grading") as bar):
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(str(course.root),))
+    bar = tqdm(total=len(jobs), unit="submission", disable=not progress,
+               desc="grading")
+    with pool, bar:
         futures = {pool.submit(grade_submission, str(course.root), a, s, options):
                    (a, s) for a, s in jobs}
         for future in as_completed(futures):
