@@ -74,6 +74,9 @@ def sync_source(course, assignment):
 
 
 def stamp(nb, kind, assignment):
+    # Without jupytext's pairing, saving a release notebook in JupyterLab writes no
+    # .py file beside it.
+    nb.metadata.pop("jupytext", None)
     nb.metadata["kit"] = {"generated": GENERATED[kind].format(a=assignment)}
     return nb
 
