@@ -122,7 +122,13 @@ class SecureExecute(Execute):
         elif self._alive and cell.cell_type == "code":
             self._alive = self._run_in_kernel(cell, index)
         if index == len(self.nb.cells) - 1:
-            self._run_hidden_tests(self._later)
+            if self._alive:
+                self._run_hidden_tests(self._later)
+            else:
+                for test in self._later:
+                    test.outputs = [error_output(
+                        "KernelError", "not run: the kernel had died or stopped "
+                                       "responding earlier in the notebook")]
         return cell, self.resources
 
     def _run_in_kernel(self, cell, index):
