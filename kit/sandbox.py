@@ -95,6 +95,9 @@ class SandboxKernelManager(AsyncKernelManager):
         kwargs.setdefault("ip", str(workdir / ".kernel"))
         super().__init__(kernel_name="python3", **kwargs)
         self.connection_file = str(workdir / ".kernel.json")
+        # A SIGINT to the process would reach bubblewrap and end the sandbox; an
+        # interrupt_request makes the kernel interrupt itself inside it.
+        self.kernel_spec.interrupt_mode = "message"
         self._sandbox = dict(workdir=workdir, library=Path(library),
                              memory_mb=memory_mb, read_only=read_only,
                              writable=writable)

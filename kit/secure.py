@@ -17,6 +17,7 @@ timeout) are recorded in :data:`NOTES` for the grading report.
 import ast
 import builtins
 import contextlib
+import copy
 import io
 import shutil
 import tempfile
@@ -32,6 +33,11 @@ from traitlets import Bool, Integer, Unicode
 from kit import remote
 from kit.course import nbgrader_meta
 from kit.sandbox import SandboxKernelManager
+
+# Reruns of a notebook whose cells kill or hang the kernel, one cell left out each.
+MAX_RERUNS = 3
+# Output kept per cell by nbgrader's LimitOutput (its defaults); more is cut.
+OUTPUT_LINES, OUTPUT_CHARS = 1000, 10000
 
 # What went wrong while grading the current submission, in plain words; the engine
 # reads and clears it after each one (a worker grades one submission at a time).
@@ -81,6 +87,26 @@ class SecureExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        """Execute ``nb``; a cell that kills or hangs the kernel is left out and the
+        notebook run again without it, so the other cells keep what they earn."""
+        self._tests, self._imports = (hidden_tests(resources) if self.judge
+                                      else ({}, None))
+        original, skipped = copy.deepcopy(nb), {}
+        for _ in range(MAX_RERUNS + 1):
+            work = copy.deepcopy(original)
+            for index in skipped:
+                work.cells[index].source = ""
+            self._dead = None
+            nb, resources = self._run_once(work, resources, km)
+            if self._dead is None:
+                break
+            skipped[self._dead[0]] = self._dead[1]
+        for index, reason in skipped.items():
+            nb.cells[index].source = original.cells[index].source
+            nb.cells[index].outputs = [error_output("KernelError", reason)]
+        return nb, resources
+
+    def _run_once(self, nb, resources, km):
         # The kernel works in a scratch copy of the submission's other files: the
         # autograded folder holds the notebook with its hidden tests restored.
         source = Path(resources["metadata"]["path"])
@@ -93,8 +119,6 @@ class SecureExecute(Execute):
                         ignore=shutil.ignore_patterns("*.ipynb", ".*"))
         for folder in (self._inbox, self._outbox, self._shared):
             folder.mkdir()
-        self._tests, self._imports = (hidden_tests(resources) if self.judge
-                                      else ({}, None))
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -122,7 +146,9 @@ class SecureExecute(Execute):
         elif self._alive and cell.cell_type == "code":
             self._alive = self._run_in_kernel(cell, index)
         if index == len(self.nb.cells) - 1:
-            if self._alive:
+            if self._dead:
+                pass  # run again without the cell that killed the kernel
+            elif self._alive:
                 self._run_hidden_tests(self._later)
             else:
                 for test in self._later:
@@ -134,25 +160,36 @@ class SecureExecute(Execute):
     def _run_in_kernel(self, cell, index):
         """Run one cell in the sandbox; False once the kernel is gone."""
         where = nbgrader_meta(cell).get("grade_id", f"number {index + 1}")
-        died = (f"the kernel died while running cell {where} (the code exited, "
-                "crashed, or hit the memory limit)")
+        reason = (f"the kernel died while running cell {where} (the code exited, "
+                  "crashed, or hit the memory limit); the notebook was run again "
+                  "without that cell")
         try:
             self.execute_cell(cell, index, store_history=True)
         except Exception as exc:  # noqa: BLE001 - a dead or stuck kernel
-            reason = died
             if self._kernel_alive():
                 reason = (f"the kernel stopped responding in cell {where} "
-                          f"({type(exc).__name__})")
+                          f"({type(exc).__name__}); the notebook was run again "
+                          "without that cell")
+            dead = True
+        else:
+            dead = not self._kernel_alive()
+        if dead:
             note("fault", reason)
-            cell.outputs.append(error_output("KernelError", reason))
+            self._dead = (index, reason)
             return False
-        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
-               for o in cell.get("outputs", [])):
+        errors = {o.get("ename") for o in cell.get("outputs", [])
+                  if o.get("output_type") == "error"}
+        if "CellTimeoutError" in errors:
             note("fault", f"cell {where} ran longer than {self.timeout} s and was "
                           "stopped")
-        if not self._kernel_alive():
-            note("fault", died)
-            return False
+        if "MemoryError" in errors:
+            note("fault", f"cell {where} ran out of memory: it hit the memory limit "
+                          f"of {self.memory_mb} MB")
+        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                       if o.get("output_type") == "stream")
+        if len(text) > OUTPUT_CHARS or text.count("\n") > OUTPUT_LINES:
+            note("fault", f"cell {where} printed {text.count(chr(10)) + 1} lines of "
+                          "output; only the start of its output was kept")
         return True
 
     def _run_hidden_tests(self, cells):
