@@ -142,19 +142,19 @@ class SecureExecute(Execute):
             self._later, self._alive = [], True
         grade_id = nbgrader_meta(cell).get("grade_id")
         if cell.cell_type == "code" and grade_id in self._tests:
+            # Until it has run and passed, a hidden test scores zero: nbgrader gives
+            # full marks to a test cell without an error.
+            cell.outputs = [error_output("KernelError", "not run: the kernel had "
+                                         "died or stopped responding")]
             self._later.append(cell)
         elif self._alive and cell.cell_type == "code":
             self._alive = self._run_in_kernel(cell, index)
-        if index == len(self.nb.cells) - 1:
-            if self._dead:
-                pass  # run again without the cell that killed the kernel
-            elif self._alive:
+        if index == len(self.nb.cells) - 1 and self._alive and not self._dead:
+            try:
                 self._run_hidden_tests(self._later)
-            else:
-                for test in self._later:
-                    test.outputs = [error_output(
-                        "KernelError", "not run: the kernel had died or stopped "
-                                       "responding earlier in the notebook")]
+            except Exception as exc:  # noqa: BLE001 - never full marks by accident
+                note("fault", f"the grader failed on this submission "
+                              f"({type(exc).__name__}: {exc})")
         return cell, self.resources
 
     def _run_in_kernel(self, cell, index):
