@@ -99,8 +99,7 @@ def stage(course, assignment, student):
     notes = []
 
     def note(kind, reason):
-        if (kind, reason) not in notes:
-            notes.append((kind, reason))
+        secure.note(kind, reason, notes)
 
     src = course.submitted / student / assignment
     dst = course.root / STAGED / student / assignment
@@ -187,7 +186,8 @@ def grade_submission(root, assignment, student, options):
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
         result.notes.append(("fault", f"grading failed: {type(exc).__name__}: "
                                       f"{_last_line(str(exc))}"))
-    result.notes += [n for n in secure.NOTES if n not in result.notes]
+    for kind, reason in secure.NOTES:
+        secure.note(kind, reason, result.notes)
     result.seconds = time.perf_counter() - start
     return result
 

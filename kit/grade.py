@@ -49,8 +49,9 @@ def submissions(course):
 
 def grade(course, found, options, log=print, progress=False):
     """Grade every submission in ``found``; write and return the flags table."""
-    if options.secure and sandbox.available():
-        raise KitError(f"secure grading needs a sandbox: {sandbox.available()}.")
+    missing = options.secure and sandbox.available()
+    if missing:
+        raise KitError(f"secure grading needs a sandbox: {missing}.")
     start = time.perf_counter()
     results = autograde.grade_all(course, found, options, progress=progress)
     seconds = time.perf_counter() - start

@@ -27,8 +27,8 @@ from pathlib import Path
 from jupyter_client import BlockingKernelClient
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from nbgrader.preprocessors import Execute, LimitOutput
+from traitlets import Integer, Unicode
 
 from kit import remote
 from kit.course import nbgrader_meta
@@ -36,17 +36,19 @@ from kit.sandbox import SandboxKernelManager
 
 # Reruns of a notebook whose cells kill or hang the kernel, one cell left out each.
 MAX_RERUNS = 3
-# Output kept per cell by nbgrader's LimitOutput (its defaults); more is cut.
-OUTPUT_LINES, OUTPUT_CHARS = 1000, 10000
+# Characters of stream output in one cell beyond which a flood is flagged even when
+# it comes in few lines (LimitOutput cuts by lines only).
+OUTPUT_CHARS = 10000
 
 # What went wrong while grading the current submission, in plain words; the engine
 # reads and clears it after each one (a worker grades one submission at a time).
 NOTES = []
 
 
-def note(kind, reason):
-    if (kind, reason) not in NOTES:
-        NOTES.append((kind, reason))
+def note(kind, reason, notes=NOTES):
+    """Add ``(kind, reason)`` to ``notes`` once."""
+    if (kind, reason) not in notes:
+        notes.append((kind, reason))
 
 
 def hidden_tests(resources):
@@ -82,15 +84,11 @@ class SecureExecute(Execute):
     memory_mb = Integer(
         4096, help="Address-space limit of a grading kernel, in MB (0: none)."
     ).tag(config=True)
-    judge = Bool(
-        True, help="Run hidden tests in the grader, not in the student's kernel."
-    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         """Execute ``nb``; a cell that kills or hangs the kernel is left out and the
         notebook run again without it, so the other cells keep what they earn."""
-        self._tests, self._imports = (hidden_tests(resources) if self.judge
-                                      else ({}, None))
+        self._tests, self._imports = hidden_tests(resources)
         original, skipped = copy.deepcopy(nb), {}
         for _ in range(MAX_RERUNS + 1):
             work = copy.deepcopy(original)
@@ -187,7 +185,8 @@ class SecureExecute(Execute):
                           f"of {self.memory_mb} MB")
         text = "".join(o.get("text", "") for o in cell.get("outputs", [])
                        if o.get("output_type") == "stream")
-        if len(text) > OUTPUT_CHARS or text.count("\n") > OUTPUT_LINES:
+        max_lines = LimitOutput(config=self.config).max_lines
+        if len(text) > OUTPUT_CHARS or text.count("\n") > max_lines >= 0:
             note("fault", f"cell {where} printed {text.count(chr(10)) + 1} lines of "
                           "output; only the start of its output was kept")
         return True
@@ -198,26 +197,23 @@ class SecureExecute(Execute):
         kc = BlockingKernelClient()
         kc.load_connection_info(self.km.get_connection_info())
         kc.start_channels(iopub=False, hb=False, control=False)
+        saved_tempdir = tempfile.tempdir
         try:
             session = remote.Session(kc, self._inbox, self._outbox,
                                      self._kernel_alive, timeout=self.timeout or 120)
-        except remote.KernelGone as exc:
-            for cell in cells:
-                cell.outputs = [error_output("KernelError", str(exc))]
-            return
-        finally:
-            if "session" not in locals():
-                kc.stop_channels()
-        namespace = {"__name__": "__main__", "__builtins__": builtins,
-                     "__kit_substitute__": session.substitute}
-        exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
-        saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(self._shared)
-        try:
+            namespace = {"__name__": "__main__", "__builtins__": builtins,
+                         "__kit_substitute__": session.substitute}
+            exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
+            tempfile.tempdir = str(self._shared)
             for cell in cells:
                 grade_id = nbgrader_meta(cell)["grade_id"]
                 cell.outputs = run_test(self._tests[grade_id], grade_id, namespace,
                                         session)
                 cell.execution_count = None
+        except remote.KernelGone as exc:  # the agent could not be set up
+            for cell in cells:
+                cell.outputs = [error_output("KernelError", str(exc))]
+            return
         finally:
             tempfile.tempdir = saved_tempdir
             kc.stop_channels()
