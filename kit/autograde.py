@@ -10,17 +10,26 @@ replaced by :class:`kit.secure.SecureExecute`: the student's code runs in a sand
 kernel and hidden tests run in the worker.
 
 A job that fails cannot stop the others: its faults are returned as notes, and the
-batch goes on. Notes become ``reports/flags.csv``.
+batch goes on. Notes become ``reports/flags.csv``. Each job runs in a process of its
+own, forked by the worker, with a limit on its address space and a time budget: a
+submission that makes the grader's side of its grading run out of memory, hang or
+die costs that submission alone (the worker notes it and goes on), and a worker that
+dies all the same has its unfinished jobs graded again by a new pool.
 """
 
 import copy
 import multiprocessing
 import os
+import pickle
+import resource
+import select
 import shutil
+import signal
 import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +40,12 @@ from kit import scan, secure
 from kit.course import Course, KitError, nbgrader_meta, tool_env
 
 STAGED = ".kit/staged"
+# Each job writes its process id here while it runs (for operators and tests).
+JOBS = ".kit/jobs"
+# Seconds a job may take past its submission's budget (feedback, gradebook rows)
+# before its process is killed; rounds of regrading after a worker dies.
+GRACE = 120
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,8 @@ class Options:
     secure: bool = True
     memory_mb: int = 4096     # address-space limit of a grading kernel
     timeout: int = 120        # seconds one cell may run
+    budget: int = 600         # seconds one submission's cells and tests may run
+    grader_memory_mb: int = 3072  # address-space limit of the grader of one job
 
     def worker_count(self, jobs):
         return max(1, min(jobs, self.workers or os.cpu_count() or 1))
@@ -148,6 +165,7 @@ def _config(course, options):
     cfg.CourseDirectory.root = str(course.root)
     cfg.CourseDirectory.submitted_directory = STAGED
     cfg.Execute.timeout = options.timeout
+    cfg.SecureExecute.budget = options.budget
     if options.secure:
         cfg.Autograde.autograde_preprocessors = [
             secure.SecureExecute, LimitOutput, SaveAutoGrades, AssignLatePenalties,
@@ -163,11 +181,83 @@ def _last_line(text):
 
 
 def grade_submission(root, assignment, student, options):
-    """Grade one submission in this process (a worker); never raises."""
+    """Grade one submission in a process of its own, forked from this one (a
+    worker), under the grader's memory limit and the submission's time budget;
+    never raises. A job that dies or overruns is noted, with what it earned so far
+    left out: nbgrader writes the grades at the end of a run."""
+    start = time.perf_counter()
+    pidfile = Path(root) / JOBS / assignment / student
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the job's own process
+        os.close(read)
+        code = 1
+        try:
+            pidfile.parent.mkdir(parents=True, exist_ok=True)
+            pidfile.write_text(str(os.getpid()))
+            _limit_memory(options.grader_memory_mb)
+            data = pickle.dumps(_grade(root, assignment, student, options))
+            with os.fdopen(write, "wb") as out:
+                out.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    data, reason = _collect(read, pid, options.budget + GRACE if options.budget
+                            else None)
+    pidfile.unlink(missing_ok=True)
+    try:
+        result = pickle.loads(data) if reason is None else None
+    except Exception:  # noqa: BLE001 - a truncated result
+        result, reason = None, "its grading process sent back an unreadable result"
+    if result is None:
+        result = Result(assignment, student, [("fault", f"grading stopped: {reason}; "
+                                               "no grade was recorded")])
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _limit_memory(megabytes):
+    """Limit this process's address space (soft limit only, so that the sandbox
+    can still give the kernel its own limit)."""
+    if megabytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, hard))
+
+
+def _collect(fd, pid, seconds):
+    """Read a job's result from ``fd`` until it ends; ``(data, None)``, or
+    ``(None, reason)`` when the job died or overran ``seconds`` and was killed."""
+    deadline = time.monotonic() + seconds if seconds else float("inf")
+    chunks = []
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None, f"it ran longer than {seconds} s and was stopped"
+            ready, _, _ = select.select([f], [], [], min(left, 1.0))
+            if ready:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return None, f"its grading process was killed ({name})"
+    if os.WEXITSTATUS(status) != 0 or not chunks:
+        return None, (f"its grading process failed (exit status "
+                      f"{os.WEXITSTATUS(status)}, possibly out of memory)")
+    return b"".join(chunks), None
+
+
+def _grade(root, assignment, student, options):
+    """Grade one submission in this process; never raises."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    start = time.perf_counter()
     course = Course(Path(root))
     result = Result(assignment, student)
     secure.NOTES.clear()
@@ -188,11 +278,14 @@ def grade_submission(root, assignment, student, options):
                                       f"{_last_line(str(exc))}"))
     for kind, reason in secure.NOTES:
         secure.note(kind, reason, result.notes)
-    result.seconds = time.perf_counter() - start
     return result
 
 
 def _init_worker(root):
+    # Imported once per worker: its jobs are forked from it.
+    import nbgrader.apps.api  # noqa: F401
+    import nbgrader.coursedir  # noqa: F401
+
     os.environ.update(tool_env())
     # Hidden tests import the references of the course being graded, which may be
     # another course than the one installed in the environment.
@@ -224,28 +317,49 @@ def prepare_gradebook(course, found):
                 gb.db.rollback()
 
 
-def grade_all(course, found, options=Options(), progress=False):
-    """Grade every ``{assignment: [students]}`` submission; return the results."""
-    prepare_gradebook(course, found)
-    jobs = [(a, s) for a, students in found.items() for s in students]
-    results = []
+def _run_pool(course, jobs, options, results, bar):
+    """Grade ``jobs`` in a pool of worker processes, adding to ``results``; return
+    the jobs left unfinished because a worker died (to be graded again)."""
     workers = options.worker_count(len(jobs))
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(str(course.root),))
-    bar = tqdm(total=len(jobs), unit="submission", disable=not progress,
-               desc="grading")
-    with pool, bar:
+    left = []
+    with pool:
         futures = {pool.submit(grade_submission, str(course.root), a, s, options):
                    (a, s) for a, s in jobs}
         for future in as_completed(futures):
-            assignment, student = futures[future]
             try:
                 results.append(future.result())
-            except Exception as exc:  # noqa: BLE001 - a worker that died
+            except BrokenProcessPool:
+                left.append(futures[future])
+                continue
+            except Exception as exc:  # noqa: BLE001 - never lose a submission
+                assignment, student = futures[future]
                 results.append(Result(assignment, student, [
-                    ("fault", f"the grading worker died ({type(exc).__name__})")]))
+                    ("fault", f"grading failed: {type(exc).__name__}")]))
             bar.update()
-    shutil.rmtree(course.root / STAGED, ignore_errors=True)
+    return left
+
+
+def grade_all(course, found, options=Options(), progress=False):
+    """Grade every ``{assignment: [students]}`` submission; return the results."""
+    prepare_gradebook(course, found)
+    jobs = [(a, s) for a, students in found.items() for s in students]
+    results, left = [], list(jobs)
+    bar = tqdm(total=len(jobs), unit="submission", disable=not progress,
+               desc="grading")
+    with bar:
+        for _ in range(ROUNDS):
+            left = _run_pool(course, left, options, results, bar)
+            if not left:
+                break
+        for assignment, student in left:  # every round's worker died on them
+            results.append(Result(assignment, student, [
+                ("fault", f"the grading worker died {ROUNDS} times while grading "
+                          "it; no grade was recorded")]))
+            bar.update()
+    for folder in (STAGED, JOBS):
+        shutil.rmtree(course.root / folder, ignore_errors=True)
     order = {job: i for i, job in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r.assignment, r.student)])

@@ -105,7 +105,8 @@ def run(course=None, rebuild=False, log=print, progress=False, **options):
 
 def main(args, course):
     run(course, rebuild=args.build, progress=sys.stderr.isatty(), workers=args.workers,
-        secure=not args.insecure, memory_mb=args.memory_mb, timeout=args.timeout)
+        secure=not args.insecure, memory_mb=args.memory_mb, timeout=args.timeout,
+        budget=args.budget, grader_memory_mb=args.grader_memory_mb)
     return ATTENTION if len(report.read_flags(course)) else 0
 
 
@@ -123,6 +124,15 @@ def add_arguments(parser):
                              "(default: %(default)s MB; 0: none)")
     parser.add_argument("--timeout", type=int, default=defaults.timeout,
                         help="seconds one cell may run (default: %(default)s)")
+    parser.add_argument("--budget", type=int, default=defaults.budget,
+                        help="seconds one submission's cells and hidden tests may "
+                             "run in all; what is left then is not run and the "
+                             "submission is flagged (default: %(default)s; 0: none)")
+    parser.add_argument("--grader-memory-mb", type=int,
+                        default=defaults.grader_memory_mb,
+                        help="address-space limit of the grader's side of one "
+                             "submission, hidden tests included (default: "
+                             "%(default)s MB; 0: none)")
 
 
 HELP = "autograde submitted/, write feedback, grades CSV, report and a summary"

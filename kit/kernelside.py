@@ -1,16 +1,27 @@
-"""The grader's agent inside a student's kernel (sent as source, run there).
+"""The grader's agent inside a student's kernel (loaded there as an IPython extension).
 
-It calls one of the student's functions on arguments the grader wrote to a file and
-writes back what came out: the result, the arguments as the call left them (for
-functions that update arrays in place) and the warnings raised. Nothing here is
-trusted: the student's code can change any of it, so the grader decodes what comes
-back as plain data (JSON and ``.npz`` without pickles) and judges it itself.
+The sandbox mounts this file, alone, as the module ``kit_agent`` and the kernel loads
+it at start-up (``--IPKernelApp.extensions=kit_agent``), before any cell of the
+submission runs. It keeps its own state and looks nothing up in the student's
+namespace but the functions the grader asks for: the grader's requests are one line
+of code (:data:`REQUEST`) that reaches :class:`Agent` through ``object``'s
+subclasses, with no global name, so no global of the student's can shadow it and
+none is read, written or deleted.
+
+A request calls one of the student's functions on arguments the grader wrote to a
+file and writes back what came out: the result, the array arguments as the call left
+them (the grader judges in-place updates) and the categories of the warnings raised.
+Nothing here is trusted: the student's code can change any of it, so the grader
+decodes what comes back as bounded plain data (JSON and ``.npz`` without pickles) and
+judges it itself.
 
 Arguments that are functions arrive as ``(CALLBACK, key)`` markers and become stubs
 that ask the grader, over the kernel's stdin channel, to run the function on its side
 (a reference function, or a function of the test); ``(OWN, name)`` marks one of the
 student's own functions, looked up in the kernel. Markers are plain tuples: the
 kernel unpickles them without importing anything of the grader's.
+
+This file is sent into the sandbox as it is: it imports nothing of the kit's.
 """
 
 import builtins
@@ -96,8 +107,7 @@ def save(path, data):
 
 
 def _raised(exc):
-    return {"raised": type(exc).__name__[:100],
-            "mro": [c.__name__ for c in type(exc).__mro__][:50],
+    return {"raised": True, "mro": [c.__name__[:100] for c in type(exc).__mro__][:50],
             "message": str(exc)[:MAX_STR]}
 
 
@@ -149,24 +159,46 @@ class _Stubs:
         return call_grader
 
 
-def serve(namespace, inbox, outbox, request):
-    """Run one request of the grader, read from ``inbox/request.pkl``; write the
-    outcome to ``outbox/request.out``."""
-    inbox, outbox = Path(inbox), Path(outbox)
-    order = pickle.loads((inbox / f"{request}.pkl").read_bytes())
-    stubs = _Stubs(inbox, outbox, namespace)
-    if order["op"] == "bind":
-        saved = namespace.setdefault("__kit_saved__", [])
-        saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
-        namespace.update(stubs.resolve(order["names"]))
-        return
-    if order["op"] == "unbind":
-        for name, value in namespace["__kit_saved__"].pop().items():
-            if value is _MISSING:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
-        return
+# The grader's request: the agent reached with no global name (see the docstring).
+REQUEST = ("[c for c in ().__class__.__base__.__subclasses__() "
+           "if c.__module__ == 'kit_agent' and c.__name__ == 'Agent'][0]"
+           ".serve({inbox!r}, {outbox!r}, {request!r})")
+
+
+class Agent:
+    """Serves the grader's requests; its state is its own, never a global."""
+
+    namespace = None  # the student's namespace, set when the extension loads
+    saved = []  # names replaced by "bind", to put back on "unbind"
+
+    @classmethod
+    def serve(cls, inbox, outbox, request):
+        """Run one request of the grader, read from ``inbox/request.pkl``; write
+        the outcome to ``outbox/request.out``."""
+        inbox, outbox = Path(inbox), Path(outbox)
+        order = pickle.loads((inbox / f"{request}.pkl").read_bytes())
+        namespace = cls.namespace
+        stubs = _Stubs(inbox, outbox, namespace)
+        if order["op"] == "ping":
+            reply = {"value": "ready"}
+        elif order["op"] == "bind":
+            cls.saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
+            namespace.update(stubs.resolve(order["names"]))
+            return
+        elif order["op"] == "unbind":
+            for name, value in cls.saved.pop().items():
+                if value is _MISSING:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = value
+            return
+        else:
+            reply = _call(namespace, order, stubs)
+        save(outbox / f"{request}.out", reply)
+
+
+def _call(namespace, order, stubs):
+    """Call the student's function of ``order``; what came out, as a reply."""
     EXPORTED.clear()
     args = stubs.resolve(order["args"])
     kwargs = stubs.resolve(order["kwargs"])
@@ -177,8 +209,13 @@ def serve(namespace, inbox, outbox, request):
             reply["value"] = namespace[order["name"]](*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - the grader judges every outcome
             reply = _raised(exc)
-    reply["after"] = [a if isinstance(a, (np.ndarray, np.random.Generator)) else None
-                      for a in args]
-    reply["warnings"] = [[w.category.__name__, str(w.message)[:1000]]
-                         for w in caught[:20]]
-    save(outbox / f"{request}.out", reply)
+    reply["after"] = [a if isinstance(a, np.ndarray) else None for a in args]
+    reply["after_kwargs"] = {k: v for k, v in kwargs.items()
+                             if isinstance(v, np.ndarray)}
+    reply["warnings"] = [w.category.__name__[:100] for w in caught[:20]]
+    return reply
+
+
+def load_ipython_extension(ipython):
+    """Called by IPython when the kernel starts: serve requests in its namespace."""
+    Agent.namespace = ipython.user_ns

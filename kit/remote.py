@@ -18,6 +18,7 @@ import pickle
 import stat
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,22 @@ import zmq
 
 from kit import kernelside
 
+# Limits of what the grader reads of one reply of the kernel: the arrays' file (and
+# the bytes its arrays hold once read: members must be stored, not compressed), the
+# JSON tree, and the number of arrays. A reply over them is refused.
 MAX_REPLY_BYTES = 256 * 2**20
+MAX_JSON_BYTES = 16 * 2**20
+MAX_ARRAYS = 10_000
+# Limit of what the grader writes back into the kernel for one callback.
+MAX_CALLBACK_BYTES = 256 * 2**20
 
 
 class KernelGone(Exception):
     """The kernel died, or stopped answering; nothing more can be asked of it."""
+
+
+class ReplyRefused(Exception):
+    """A reply of the kernel broke the grader's limits or was not plain data."""
 
 
 class RemoteObject:
@@ -42,16 +54,9 @@ class RemoteObject:
         return f"<{self.type_name} object from the submission>"
 
 
-class RngState(RemoteObject):
-    """The state a random generator passed to the student's code was left in."""
-
-    def __init__(self, state):
-        super().__init__("Generator")
-        self.state = state
-
-
 class RemoteError(Exception):
-    """Raised by the student's code with no builtin exception type to stand for it."""
+    """Raised by the student's code with no builtin exception type to stand for it,
+    or an error of the kernel's of no builtin type."""
 
 
 def decode(tree, arrays, resolve=None, depth=0):
@@ -68,7 +73,9 @@ def decode(tree, arrays, resolve=None, depth=0):
     if kind == "none":
         return None
     if kind in ("nd", "np"):
-        arr = arrays[str(tree.get("k"))]
+        arr = arrays.get(str(tree.get("k")))
+        if arr is None:
+            return RemoteObject("missing array")
         return arr[()] if kind == "np" else arr
     if kind == "bool":
         return bool(value)
@@ -93,12 +100,10 @@ def decode(tree, arrays, resolve=None, depth=0):
             if isinstance(key, (str, int, float, bool, tuple, type(None))):
                 out[key] = decode(pair[1], arrays, resolve, depth + 1)
         return out
-    if kind == "rng":
-        return RngState(value)
-    return RemoteObject(str(tree.get("type", "unknown"))[:100])
+    return RemoteObject("value the grader does not read")
 
 
-def read_regular(path):
+def read_regular(path, limit=MAX_REPLY_BYTES):
     """The bytes of a regular file the kernel wrote, never following a link or
     blocking on a pipe the student's code put in its place."""
     try:
@@ -108,35 +113,92 @@ def read_regular(path):
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise KernelGone(f"{Path(path).name} is not a regular file")
-        if info.st_size > MAX_REPLY_BYTES:
-            raise KernelGone(f"the kernel wrote more than {MAX_REPLY_BYTES >> 20} MB")
-        return f.read(MAX_REPLY_BYTES + 1)
+            raise ReplyRefused(f"{Path(path).name} is not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ReplyRefused(f"{Path(path).name} is larger than {limit >> 20} MB")
+    return data
+
+
+def read_npy(raw, name):
+    """An array from the bytes of one ``.npy`` member: numbers or strings only,
+    its size checked against its header before anything is allocated."""
+    f = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise ReplyRefused(f"array {name} has no valid header") from exc
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufcUS":
+        raise ReplyRefused(f"array {name} is of type {dtype}, not numbers or text")
+    count = 1
+    for n in shape:
+        count *= n
+    data = raw[f.tell():]
+    if len(shape) > 32 or count * dtype.itemsize != len(data):
+        raise ReplyRefused(f"array {name} does not hold what its header says")
+    arr = np.frombuffer(data, dtype=dtype, count=count)
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def read_npz(data):
+    """``{name: array}`` of an ``.npz`` file the kernel wrote (as ``np.savez``
+    does: members stored, never compressed, so nothing inflates in the grader)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_ARRAYS:
+                raise ReplyRefused(f"the reply has more than {MAX_ARRAYS} arrays")
+            arrays = {}
+            for info in members:
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ReplyRefused("the reply's arrays are compressed")
+                raw = zf.open(info).read(len(data) + 1)
+                name = info.filename.removesuffix(".npy")
+                arrays[name] = read_npy(raw, name)
+            return arrays
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ReplyRefused(f"the reply's arrays are unreadable ({type(exc).__name__})"
+                           ) from exc
 
 
 def load(base):
-    """Decode ``base``.json and ``base``.npz written by the kernel."""
-    tree = json.loads(read_regular(f"{base}.json"))
-    with np.load(io.BytesIO(read_regular(f"{base}.npz")), allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    return tree, arrays
+    """Decode ``base``.json and ``base``.npz written by the kernel, within the
+    limits above; :class:`ReplyRefused` when they are broken."""
+    text = read_regular(f"{base}.json", MAX_JSON_BYTES)
+    try:
+        tree = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ReplyRefused(f"the reply is not valid JSON ({type(exc).__name__})"
+                           ) from exc
+    return tree, read_npz(read_regular(f"{base}.npz"))
+
+
+def builtin_exception(names):
+    """The first builtin exception type among the type names ``names`` (an
+    exception's MRO as the kernel wrote it), else :class:`RemoteError`."""
+    for name in names if isinstance(names, list) else []:
+        found = getattr(builtins, str(name), None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            return found
+    return RemoteError
 
 
 def _exception(raw, function):
-    """The exception to raise in the grader for one raised by the student's code."""
-    mro = raw.get("mro") if isinstance(raw.get("mro"), list) else []
-    kind = RemoteError
-    for name in mro:
-        found = getattr(builtins, str(name), None)
-        if isinstance(found, type) and issubclass(found, Exception):
-            kind = found
-            break
-    name = str(raw.get("raised", "an exception"))[:100]
+    """The exception to raise in the grader for one raised by the student's code.
+
+    Its message is kept for checks that read it (``check_raises``), but the
+    feedback shows only ``kit_summary``, with the builtin type at most: the
+    student's own type names and messages could carry the hidden inputs."""
+    kind = builtin_exception(raw.get("mro"))
     try:
         exc = kind(str(raw.get("message", "")))
     except Exception:  # noqa: BLE001 - an exception type with other arguments
-        exc = RemoteError(str(raw.get("message", "")))
-    # The feedback shows only this: the message could carry the hidden inputs.
+        kind, exc = RemoteError, RemoteError(str(raw.get("message", "")))
+    name = kind.__name__ if kind is not RemoteError else "an exception"
     exc.kit_summary = f"{function}() raised {name}."
     return exc
 
@@ -144,36 +206,39 @@ def _exception(raw, function):
 class Session:
     """Remote calls into one kernel, for the hidden tests of one notebook."""
 
-    def __init__(self, client, inbox, outbox, is_alive, timeout=60):
+    def __init__(self, client, inbox, outbox, is_alive, timeout=60, deadline=None):
         self.client = client
         # The grader writes to the inbox, which the kernel sees read-only, so no
         # file there can be a link the student's code planted; it reads the outbox.
         self.inbox, self.outbox = Path(inbox), Path(outbox)
         self.is_alive = is_alive
         self.timeout = timeout
+        # The whole submission's time budget ends here (time.monotonic()).
+        self.deadline = float("inf") if deadline is None else deadline
         self.callbacks = {}
         self.count = self.keys = 0
         self._replies, self._pending = {}, []
         self._deadline, self._what = float("inf"), ""
         self.broken = None
-        self._install()
+        self._ping()
 
     # -- requests ---------------------------------------------------------
-    def _install(self):
-        source = Path(kernelside.__file__).read_text()
-        code = ("import sys as _s, types as _t\n"
-                "_m = _t.ModuleType('kit_agent')\n"
-                f"exec({source!r}, _m.__dict__)\n"
-                "_s.modules['kit_agent'] = _m\n"
-                "del _s, _t, _m\n")
-        self._execute(code, "set up the grader's agent")
+    def _ping(self):
+        """Check that the agent the kernel loaded at start-up answers."""
+        try:
+            reply = decode(*load(self._request({"op": "ping"}, "reach the agent")))
+        except ReplyRefused:
+            reply = None
+        if not (isinstance(reply, dict) and reply.get("value") == "ready"):
+            self.broken = "the grader's agent did not answer in the kernel"
+            raise KernelGone(self.broken)
 
     def _request(self, order, what):
         self.count += 1
         name = f"r{self.count}"
         (self.inbox / f"{name}.pkl").write_bytes(pickle.dumps(order))
-        self._execute(f"__import__('kit_agent').serve(globals(), {str(self.inbox)!r}, "
-                      f"{str(self.outbox)!r}, {name!r})", what)
+        self._execute(kernelside.REQUEST.format(
+            inbox=str(self.inbox), outbox=str(self.outbox), request=name), what)
         return self.outbox / f"{name}.out"
 
     def _execute(self, code, what):
@@ -182,7 +247,7 @@ class Session:
             raise KernelGone(self.broken)
         msg_id = self.client.execute(code, silent=True, store_history=False,
                                      allow_stdin=True)
-        self._deadline = time.monotonic() + self.timeout
+        self._deadline = min(time.monotonic() + self.timeout, self.deadline)
         self._what = what
         while True:
             channel, msg = self._next(shell=True)
@@ -191,8 +256,8 @@ class Session:
             elif msg["parent_header"].get("msg_id") == msg_id:
                 content = msg["content"]
                 if content.get("status") != "ok":
-                    raise KernelGone(f"the kernel could not {what}: "
-                                     f"{content.get('ename', 'error')}")
+                    kind = builtin_exception([content.get("ename")]).__name__
+                    raise KernelGone(f"the kernel could not {what} ({kind})")
                 return
 
     def _next(self, shell):
@@ -203,9 +268,13 @@ class Session:
         if shell:
             poller.register(kc.shell_channel.socket, zmq.POLLIN)
         while True:
-            if time.monotonic() > self._deadline:
-                self.broken = (f"the kernel did not finish a call within "
-                               f"{self.timeout} s ({self._what})")
+            now = time.monotonic()
+            if now > self._deadline:
+                self.broken = (
+                    f"the submission ran out of its time budget ({self._what})"
+                    if now > self.deadline else
+                    f"the kernel did not finish a call within {self.timeout} s "
+                    f"({self._what})")
                 raise KernelGone(self.broken)
             ready = dict(poller.poll(100))
             if kc.stdin_channel.socket in ready:
@@ -236,9 +305,11 @@ class Session:
     def _callback(self, key, name):
         self._pending.append(name)
         try:
-            tree, arrays = load(self.outbox / name)
-            args, kwargs = decode(tree, arrays, self._resolve)
+            args, kwargs = self._decode(self.outbox / name, "a callback's arguments")
             reply = {"value": self._marker(self.callbacks[key](*args, **kwargs))}
+            if len(pickle.dumps(reply)) > MAX_CALLBACK_BYTES:
+                reply = {"raised": "MemoryError",
+                         "message": "the grader's result was too large to send"}
         except KernelGone:
             raise
         except Exception as exc:  # noqa: BLE001 - handed back to the kernel
@@ -246,6 +317,17 @@ class Session:
         finally:
             self._pending.pop()
         self._reply(name, reply)
+
+    def _decode(self, base, what):
+        """The value the kernel wrote at ``base``, as plain data; a reply that is
+        not within the limits raises :class:`ReplyRefused`."""
+        tree, arrays = load(base)
+        try:
+            return decode(tree, arrays, self._resolve)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                RecursionError) as exc:
+            raise ReplyRefused(f"{what} could not be read as plain data "
+                               f"({type(exc).__name__})") from exc
 
     def _resolve(self, kind, key):
         if kind == "cb":
@@ -265,11 +347,9 @@ class Session:
             _, msg = self._next(shell=False)
             parts = str(msg["content"].get("prompt", "")).split()
             if len(parts) == 2 and parts[0] == "kit-result" and "/" not in parts[1]:
-                tree, arrays = load(self.outbox / parts[1])
-                out = decode(tree, arrays, self._resolve)
+                out = self._decode(self.outbox / parts[1], "a submission's result")
                 if not isinstance(out, dict):
-                    raise KernelGone("the kernel's reply was unreadable")
-                self._write_back(args, out.get("after"))
+                    raise ReplyRefused("the kernel's reply was unreadable")
                 if "raised" in out:
                     raise _exception(out, "a function of the submission")
                 return out.get("value")
@@ -300,38 +380,32 @@ class Session:
                 del self.callbacks[key]
 
     def call(self, name, args, kwargs):
+        """Call the student's function ``name``; return ``(value, after,
+        after_kwargs)``: what it returned, and its array arguments as it left them
+        (None where an argument is not an array). Nothing of the grader's own is
+        changed: the kernel works on copies of what it is sent."""
         with self._scope():
             order = {"op": "call", "name": name,
                      "args": [self._marker(a) for a in args],
                      "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
             out = self._request(order, f"call {name}()")
-        tree, arrays = load(out)
-        reply = decode(tree, arrays, self._resolve)
+        reply = self._decode(out, f"the reply of {name}()")
         if not isinstance(reply, dict):
-            raise KernelGone(f"the kernel's reply to {name}() was unreadable")
-        self._write_back(args, reply.get("after"))
-        for category, message in reply.get("warnings") or []:
+            raise ReplyRefused(f"the kernel's reply to {name}() was unreadable")
+        for category in reply.get("warnings") or []:
             kind = getattr(builtins, str(category), None)
             if not (isinstance(kind, type) and issubclass(kind, Warning)):
                 kind = UserWarning
-            warnings.warn(str(message), kind, stacklevel=3)
+            # Only the category: the message is text the student's code chose.
+            warnings.warn(f"in {name}()", kind, stacklevel=3)
         if "raised" in reply:
             raise _exception(reply, name)
-        return reply.get("value")
-
-    @staticmethod
-    def _write_back(args, after):
-        """Arrays the student's function changed in place change here too."""
-        if not isinstance(after, list) or len(after) != len(args):
-            return
-        for arg, new in zip(args, after, strict=True):
-            if (isinstance(arg, np.ndarray) and isinstance(new, np.ndarray)
-                    and arg.flags.writeable and new.shape == arg.shape):
-                with contextlib.suppress(TypeError, ValueError):
-                    arg[...] = new
-            elif isinstance(arg, np.random.Generator) and isinstance(new, RngState):
-                with contextlib.suppress(Exception):
-                    arg.bit_generator.state = json.loads(new.state)
+        after = reply.get("after")
+        after = list(after) if isinstance(after, list) else []
+        after += [None] * (len(args) - len(after))
+        kwafter = reply.get("after_kwargs")
+        kwafter = kwafter if isinstance(kwafter, dict) else {}
+        return reply.get("value"), after[:len(args)], kwafter
 
     @contextlib.contextmanager
     def substitute(self, replacements):
@@ -355,6 +429,11 @@ class RemoteFunction:
         self.__name__ = self.__qualname__ = name
 
     def __call__(self, *args, **kwargs):
+        return self.session.call(self.__name__, args, kwargs)[0]
+
+    def kit_call(self, args, kwargs):
+        """``(value, after, after_kwargs)`` of a call (see :meth:`Session.call`):
+        ``lib.checks.call`` judges in-place updates from them."""
         return self.session.call(self.__name__, args, kwargs)
 
     def __repr__(self):

@@ -8,6 +8,9 @@ own process namespace (every process it starts dies with it), and a limit on its
 address space. The course directory, source/, solutions/, the gradebook and the full
 ``lib`` are not in its file system at all.
 
+The kernel loads the grader's agent (:mod:`kit.kernelside`, mounted alone as
+``kit_agent``) when it starts, before any cell of the submission runs.
+
 The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
 ``ipc`` transport), since TCP cannot cross the network namespace.
 """
@@ -21,9 +24,13 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from kit import kernelside
 from kit.course import GRADING_ENV, KitError
 
 BWRAP = "bwrap"
+# The name the grader's agent (kit/kernelside.py) has in the kernel, where the
+# kernel loads it as an IPython extension before any cell runs.
+AGENT = "kit_agent"
 
 
 def available():
@@ -64,8 +71,9 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
     for root in _python_roots():
         if not str(root).startswith("/usr/"):
             cmd += ["--ro-bind", str(root), str(root)]
-    inner_library = "/opt/kit/library"
+    inner_library, inner_agent = "/opt/kit/library", "/opt/kit/agent"
     cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
+            "--ro-bind", kernelside.__file__, f"{inner_agent}/{AGENT}.py",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--tmpfs", "/dev/shm",
             "--bind", str(workdir), str(workdir)]
@@ -74,7 +82,8 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
     for folder in writable:
         cmd += ["--bind", str(folder), str(folder)]
     cmd += ["--chdir", str(workdir), "--clearenv"]
-    env = dict(GRADING_ENV, HOME=str(workdir), PYTHONPATH=inner_library,
+    env = dict(GRADING_ENV, HOME=str(workdir),
+               PYTHONPATH=os.pathsep.join([inner_library, inner_agent]),
                IPYTHONDIR="/tmp/ipython", MPLCONFIGDIR="/tmp/mpl",
                PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                      "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -109,5 +118,5 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
-                *(extra_arguments or [])]
+                f"--IPKernelApp.extensions={AGENT}", *(extra_arguments or [])]
         return command(argv, **self._sandbox)

@@ -21,6 +21,7 @@ import copy
 import io
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -84,11 +85,17 @@ class SecureExecute(Execute):
     memory_mb = Integer(
         4096, help="Address-space limit of a grading kernel, in MB (0: none)."
     ).tag(config=True)
+    budget = Integer(
+        0, help="Seconds the whole submission may run, its cells and hidden tests "
+                "together (0: no limit); what is left when it runs out is not run."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         """Execute ``nb``; a cell that kills or hangs the kernel is left out and the
         notebook run again without it, so the other cells keep what they earn."""
         self._tests, self._imports = hidden_tests(resources)
+        self._deadline = (time.monotonic() + self.budget if self.budget
+                          else float("inf"))
         original, skipped = copy.deepcopy(nb), {}
         for _ in range(MAX_RERUNS + 1):
             work = copy.deepcopy(original)
@@ -134,6 +141,22 @@ class SecureExecute(Execute):
         process = getattr(provisioner, "process", None)
         return process is not None and process.poll() is None
 
+    def _get_timeout(self, cell):
+        """A cell's timeout, shortened to what is left of the submission's budget."""
+        timeout = super()._get_timeout(cell)
+        left = self._deadline - time.monotonic()
+        if left == float("inf"):
+            return timeout
+        return max(1, int(min(timeout or left, left)))
+
+    def _out_of_time(self):
+        """Whether the submission's time budget is spent (noted once if so)."""
+        if time.monotonic() < self._deadline:
+            return False
+        note("fault", f"the submission ran longer than its time budget of "
+                      f"{self.budget} s; the cells and tests left were not run")
+        return True
+
     def preprocess_cell(self, cell, resources, index):
         """Run a cell in the kernel, or keep a hidden test for the end."""
         if index == 0:
@@ -146,8 +169,9 @@ class SecureExecute(Execute):
                                          "died or stopped responding")]
             self._later.append(cell)
         elif self._alive and cell.cell_type == "code":
-            self._alive = self._run_in_kernel(cell, index)
-        if index == len(self.nb.cells) - 1 and self._alive and not self._dead:
+            self._alive = not self._out_of_time() and self._run_in_kernel(cell, index)
+        if (index == len(self.nb.cells) - 1 and self._alive and not self._dead
+                and not self._out_of_time()):
             try:
                 self._run_hidden_tests(self._later)
             except Exception as exc:  # noqa: BLE001 - never full marks by accident
@@ -200,7 +224,8 @@ class SecureExecute(Execute):
         saved_tempdir = tempfile.tempdir
         try:
             session = remote.Session(kc, self._inbox, self._outbox,
-                                     self._kernel_alive, timeout=self.timeout or 120)
+                                     self._kernel_alive, timeout=self.timeout or 120,
+                                     deadline=self._deadline)
             namespace = {"__name__": "__main__", "__builtins__": builtins,
                          "__kit_substitute__": session.substitute}
             exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
@@ -229,6 +254,35 @@ def _free_names(code):
     return names
 
 
+def _failure(exc, grade_id):
+    """The error output of a hidden test that failed on ``exc``, noting what the
+    report must show; never text the student's code chose."""
+    if isinstance(exc, remote.KernelGone):
+        return error_output("KernelError", str(exc))
+    if isinstance(exc, remote.ReplyRefused):
+        note("fault", f"{grade_id}: the grader refused a reply of the submission "
+                      f"({exc}); the test failed")
+        return error_output("ReplyRefused", "the grader refused what the submission "
+                            "sent back (see the grading notes)")
+    if isinstance(exc, MemoryError):
+        note("fault", f"{grade_id}: the grader ran out of memory on what the "
+                      "submission sent or asked for; the test failed")
+        return error_output("MemoryError", "the grader ran out of memory on what the "
+                            "submission sent or asked for")
+    # A check's own failure (lib.checks) may flag the submission: the kind is a
+    # class attribute of its exception type.
+    kind = getattr(type(exc), "kit_flag", None)
+    if kind in ("fault", "cheat"):
+        note(kind, f"{grade_id}: {exc}")
+    summary = getattr(exc, "kit_summary", None)
+    if summary or isinstance(exc, AssertionError):
+        return error_output(type(exc).__name__, summary or str(exc))
+    # Any other error is the test's own code stopping on a value the submission
+    # returned: its message could quote that value, so only its type is shown.
+    return error_output(type(exc).__name__, "the hidden test stopped on a value the "
+                        f"submission returned ({type(exc).__name__})")
+
+
 def run_test(source, grade_id, namespace, session):
     """Run one hidden test cell here; return its outputs for nbgrader to score."""
     code = compile(source, f"<hidden test {grade_id}>", "exec")
@@ -242,11 +296,8 @@ def run_test(source, grade_id, namespace, session):
         try:
             exec(code, namespace)  # noqa: S102 - the course's own hidden test
             failure = None
-        except remote.KernelGone as exc:
-            failure = error_output("KernelError", str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure scores zero
-            summary = getattr(exc, "kit_summary", None)
-            failure = error_output(type(exc).__name__, summary or str(exc))
+            failure = _failure(exc, grade_id)
     if stdout.getvalue():
         outputs.append(NotebookNode(output_type="stream", name="stdout",
                                     text=stdout.getvalue()[-5000:]))

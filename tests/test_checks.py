@@ -354,8 +354,118 @@ def test_substituted_replaces_names_inside_and_restores_them_after():
 def test_substituted_removes_names_that_did_not_exist_before():
     namespace = {}
     with checks.substituted(namespace, loss_grad=len):
-        assert namespace["loss_grad"] is len
+        assert namespace["loss_grad"]([1, 2]) == 2  # len, counted as lent
+        assert namespace["loss_grad"].fn is len
     assert "loss_grad" not in namespace
+
+
+# --- call: the arguments are the caller's, and lent functions are counted ---------
+
+
+def zero_inputs(z, theta=None):
+    """A cheat: returns 0.5 and sets its inputs to where 0.5 is the right answer."""
+    z[...] = 0.0
+    if theta is not None:
+        theta[...] = 0.0
+    return np.full(z.shape, 0.5)
+
+
+def test_the_function_gets_copies_so_expected_values_stay_honest():
+    """Is a reference computed after the call still computed on the test's input,
+    whatever the function did to its copy?"""
+    z = np.array([-3.0, 2.0, 5.0])
+    with pytest.raises(checks.InPlaceChange, match="changed its first argument in "
+                                                   "place"):
+        checks.call(zero_inputs, z)
+    np.testing.assert_array_equal(z, [-3.0, 2.0, 5.0])
+    theta = np.ones(2)
+    with pytest.raises(checks.InPlaceChange, match="argument theta"):
+        checks.call(lambda z, theta: theta.fill(3.0), z, theta=theta)
+    np.testing.assert_array_equal(theta, [1.0, 1.0])
+
+
+def test_an_update_the_contract_asks_for_reaches_the_caller():
+    theta, X = np.zeros(3), np.arange(3.0)
+
+    def epoch(X, theta):
+        theta -= X
+
+    assert checks.call(epoch, X, theta, updates=(1,)) is None
+    np.testing.assert_array_equal(theta, [0.0, -1.0, -2.0])
+    with pytest.raises(checks.InPlaceChange, match="first argument"):
+        checks.call(lambda X, theta: X.fill(0.0), X, theta, updates=(1,))
+    with pytest.raises(checks.InPlaceChange, match="keeping its shape"):
+        checks.call(lambda X, theta: None, X, [1.0], updates=(1,))
+
+
+def test_values_lists_and_generators_are_copied_and_nan_is_no_change():
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    nan = np.array([np.nan, 1.0])
+    assert checks.call(lambda r, a, items: r.normal() + a.sum() * 0, rng, nan,
+                       [np.ones(2)]) is not None
+    assert rng.bit_generator.state == state  # the caller's generator did not move
+    with pytest.raises(checks.InPlaceChange, match="third argument"):
+        checks.call(lambda r, a, items: items[0].fill(2.0), rng, nan, [np.ones(2)])
+    assert checks.call(len, "text") == 4  # strings and other values pass as they are
+
+
+def central_difference_grad(theta, X, y, sigmoid):
+    """A cheat: the gradient of the loss by finite differences of the lent sigmoid."""
+    grad = np.zeros_like(theta)
+    for j in range(theta.size):
+        step = np.zeros_like(theta)
+        step[j] = 1e-6
+        up, down = sigmoid(X @ (theta + step)), sigmoid(X @ (theta - step))
+        grad[j] = np.mean(np.log(up / down) * (2 * y - 1)) / 2e-6
+    return grad
+
+
+def test_finite_differences_around_a_lent_function_break_the_budget():
+    """Is a function that makes a lent reference do its work failed, while one that
+    uses it as the formula needs passes, vectorised or in a loop?"""
+    from lib import logistic as ref
+
+    rng = np.random.default_rng(0)
+    X, y, theta = rng.normal(size=(50, 4)), rng.integers(0, 2, 50), rng.normal(size=4)
+    namespace = {}
+    with checks.substituted(namespace, sigmoid=ref.sigmoid):
+        lent = namespace["sigmoid"]
+        honest = checks.call(lambda t, X, y: X.T @ (lent(X @ t) - y) / len(y), theta,
+                             X, y, lent_budget=4 * 50 + 4)
+        np.testing.assert_allclose(honest, ref.loss_grad(theta, X, y))
+        looped = checks.call(
+            lambda t, X, y: sum(x * (lent(np.array([x @ t]))[0] - v)
+                                for x, v in zip(X, y, strict=True)) / len(y),
+            theta, X, y, lent_budget=4 * 50 + 4)
+        np.testing.assert_allclose(looped, honest)
+        with pytest.raises(checks.LentOveruse, match="far more work"):
+            checks.call(central_difference_grad, theta, X, y, lent,
+                        lent_budget=4 * 50 + 4)
+
+
+def test_an_overuse_the_function_catches_still_fails():
+    namespace = {}
+    with checks.substituted(namespace, f=np.sum):
+        lent = namespace["f"]
+
+        def swallow(x):
+            for _ in range(10):
+                try:
+                    lent(x)
+                except AssertionError:
+                    pass
+            return 1.0
+        with pytest.raises(checks.LentOveruse):
+            checks.call(swallow, np.ones(10), lent_budget=25)
+        assert checks.call(swallow, np.ones(10)) == 1.0  # no budget: no limit
+
+
+def test_one_lent_call_may_not_take_or_make_a_huge_array():
+    namespace = {}
+    with checks.substituted(namespace, f=lambda a: np.broadcast_to(a, (10**8, 1))):
+        with pytest.raises(checks.LentOveruse, match="return more than"):
+            checks.call(lambda: namespace["f"](np.ones(1)))
 
 
 def test_substituted_restores_names_after_an_exception():

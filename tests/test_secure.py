@@ -44,18 +44,66 @@ def test_objects_and_object_arrays_do_not_cross(tmp_path):
     assert back[0] != 1
 
 
+def reply_of(tmp_path, arrays=None, tree='{"t": "nd", "k": "a0"}', **zip_options):
+    """Write a reply as a hostile kernel could: ``arrays`` {name: bytes of .npy}."""
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "v.npz", "w", **zip_options) as zf:
+        for name, data in (arrays or {}).items():
+            zf.writestr(f"{name}.npy", data)
+    (tmp_path / "v.json").write_text(tree)
+    return tmp_path / "v"
+
+
+def npy(array):
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
 def test_a_reply_with_pickles_is_refused(tmp_path):
-    np.savez(tmp_path / "v.npz", a0=np.array([object()], dtype=object))
-    (tmp_path / "v.json").write_text('{"t": "nd", "k": "a0"}')
-    with pytest.raises(ValueError, match="allow_pickle"):
-        remote.load(tmp_path / "v")
+    base = reply_of(tmp_path, {"a0": npy(np.array([object()], dtype=object))})
+    with pytest.raises(remote.ReplyRefused, match="not numbers or text"):
+        remote.load(base)
+
+
+@pytest.mark.parametrize("what", ["bomb", "lying header", "structured", "members",
+                                  "json size", "json depth", "not a zip"])
+def test_a_reply_over_the_limits_is_refused_before_it_is_inflated(tmp_path, what):
+    """Is every kind of hostile reply refused, without allocating what it claims?"""
+    import zipfile
+    big = npy(np.zeros(2**20))  # 8 MB of zeros: deflates to a few kB
+    header = npy(np.zeros(3))[:-24].replace(b"(3,)", b"(10000000000,)")
+    cases = {
+        "bomb": lambda: reply_of(tmp_path, {"a0": big},
+                                 compression=zipfile.ZIP_DEFLATED),
+        "lying header": lambda: reply_of(tmp_path, {"a0": header}),
+        "structured": lambda: reply_of(
+            tmp_path, {"a0": npy(np.zeros(2, dtype=[("x", "f8"), ("y", "O")]))}),
+        "members": lambda: reply_of(tmp_path, {
+            f"a{i}": npy(np.zeros(1)) for i in range(remote.MAX_ARRAYS + 1)}),
+        "json size": lambda: reply_of(
+            tmp_path, tree='{"t": "str", "v": "' + "x" * remote.MAX_JSON_BYTES + '"}'),
+        "json depth": lambda: reply_of(tmp_path, tree="[" * 100_000 + "]" * 100_000),
+        "not a zip": lambda: (reply_of(tmp_path).with_suffix(".npz").write_bytes(
+            b"PK\x03\x04 not really"), tmp_path / "v")[1],
+    }
+    with pytest.raises(remote.ReplyRefused):
+        remote.load(cases[what]())
 
 
 def test_exceptions_map_to_builtin_types_without_their_message_in_feedback():
-    exc = remote._exception({"raised": "ShapeError", "mro": ["ShapeError", "ValueError",
-                             "Exception"], "message": "bad file x.gz"}, "parse_mnist")
+    """Does the feedback show a builtin type at most, never the student's own type
+    name (which can be any text, the hidden inputs included)?"""
+    exc = remote._exception({"raised": True, "mro": ["ShapeError_0_25_1e3",
+                             "ValueError", "Exception"], "message": "bad file x.gz"},
+                            "parse_mnist")
     assert isinstance(exc, ValueError) and "x.gz" in str(exc)
-    assert exc.kit_summary == "parse_mnist() raised ShapeError."
+    assert exc.kit_summary == "parse_mnist() raised ValueError."
+    own = remote._exception({"raised": True, "mro": ["Secret_1_2", "BaseException"],
+                             "message": "x"}, "f")
+    assert isinstance(own, remote.RemoteError)
+    assert own.kit_summary == "f() raised an exception."
     stop = remote._exception({"raised": "SystemExit", "mro": ["SystemExit",
                               "BaseException"], "message": "0"}, "f")
     assert isinstance(stop, remote.RemoteError)
@@ -88,6 +136,8 @@ def uses_helper(x):
     return helper(x) * 2
 def use_kept(x):
     return kept(x)
+def doubled_helper(x):
+    return helper(x) * 2
 def lend(f, x):
     return f(lambda t: t * 3, x)
 def hand_back(f, g, x):
@@ -103,6 +153,10 @@ def leave():
     import os
     os._exit(0)
 """, timeout=60)
+    kc.execute_interactive("_s, _t, _m = 's', 't', 'm'\n"
+                           "def globals():\n    raise RuntimeError('shadowed')\n"
+                           "def __import__(*args, **kwargs):\n"
+                           "    raise RuntimeError('shadowed')\n", timeout=60)
     session = remote.Session(kc, inbox, outbox,
                              lambda: km.provisioner.process.poll() is None, timeout=30)
     yield km, kc, session, workdir
@@ -158,16 +212,41 @@ def test_the_grader_never_follows_links_the_kernel_plants(kernel, tmp_path):
     with pytest.raises(remote.KernelGone):
         remote.load(outbox / "planted")
     run(kc, f"import os; os.mkfifo({str(outbox / 'pipe.json')!r})")
-    with pytest.raises(remote.KernelGone, match="not a regular file"):
+    with pytest.raises(remote.ReplyRefused, match="not a regular file"):
         remote.load(outbox / "pipe")
     assert precious.read_text() == "keep"
 
 
-def test_in_place_updates_come_back(kernel):
+def call(session, name, *args, **kwargs):
+    return remote.RemoteFunction(session, name)(*args, **kwargs)
+
+
+def test_in_place_updates_are_reported_never_applied(kernel):
+    """Does the grader learn what a call did to its arguments, while its own
+    arrays stay as they were?"""
     session = kernel[2]
     a = np.arange(4.0)
-    assert session.call("scale_in_place", (a, 3.0), {}) is None
-    np.testing.assert_array_equal(a, [0.0, 3.0, 6.0, 9.0])
+    value, after, kwafter = session.call("scale_in_place", (a, 3.0), {})
+    assert value is None and after[1] is None and kwafter == {}
+    np.testing.assert_array_equal(after[0], [0.0, 3.0, 6.0, 9.0])
+    np.testing.assert_array_equal(a, [0.0, 1.0, 2.0, 3.0])
+    _, _, kwafter = session.call("scale_in_place", (), {"a": a, "k": 2.0})
+    np.testing.assert_array_equal(kwafter["a"], [0.0, 2.0, 4.0, 6.0])
+
+
+def test_the_agent_reads_writes_and_deletes_no_global_of_the_student(kernel):
+    """Do the grader's requests work past globals that shadow builtins, and leave
+    every global of the student's as it was?"""
+    km, kc, session, _ = kernel
+    before = run(kc, "print(sorted(k for k in get_ipython().user_ns "
+                     "if not k.startswith('_i') and k not in ('_', '__', '___')))")
+    assert call(session, "apply", lambda x: x * 2, 1.0) == 3.0
+    with session.substitute({"helper": lambda x: x}):
+        assert call(session, "doubled_helper", 4) == 8
+    assert run(kc, "print(_s, _t, _m)").split() == ["s", "t", "m"]
+    after = run(kc, "print(sorted(k for k in get_ipython().user_ns "
+                    "if not k.startswith('_i') and k not in ('_', '__', '___')))")
+    assert after == before
 
 
 def test_functions_passed_in_run_in_the_grader(kernel):
@@ -177,19 +256,19 @@ def test_functions_passed_in_run_in_the_grader(kernel):
     def square(x):
         calls.append(x)
         return x * x
-    assert session.call("apply", (square, 3.0), {}) == 10.0
+    assert call(session, "apply", square, 3.0) == 10.0
     assert calls == [3.0]
     with session.substitute({"helper": lambda x: x + 100}):
-        assert session.call("uses_helper", (1,), {}) == 202
+        assert call(session, "uses_helper", 1) == 202
     with pytest.raises(NameError):
-        session.call("uses_helper", (1,), {})
+        call(session, "uses_helper", 1)
     # a function of the kernel's passed to one of the grader's runs in the kernel
-    assert session.call("lend", (lambda h, x: h(x) + 1, 2), {}) == 7
+    assert call(session, "lend", lambda h, x: h(x) + 1, 2) == 7
     # a function of the grader's passed back to the grader is itself again
-    assert session.call("hand_back", (square, lambda f, x: f(x) * 10, 4), {}) == 160
+    assert call(session, "hand_back", square, lambda f, x: f(x) * 10, 4) == 160
     # a grader's function kept by the student's code reaches nothing afterwards
     with pytest.raises(KeyError) as info:
-        session.call("use_kept", (1,), {})
+        call(session, "use_kept", 1)
     assert info.value.kit_summary == "use_kept() raised KeyError."
 
 
@@ -197,20 +276,20 @@ def test_output_stays_in_the_kernel_and_warnings_come_back(kernel):
     session = kernel[2]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert session.call("noisy", (5,), {}) == 5
+        assert call(session, "noisy", 5) == 5
     assert [w.category for w in caught] == [RuntimeWarning]
 
 
 def test_exceptions_come_back_as_exceptions(kernel):
     session = kernel[2]
     with pytest.raises(ValueError, match="bad magic number in x.gz") as info:
-        session.call("fails", ("x.gz",), {})
+        call(session, "fails", "x.gz")
     assert info.value.kit_summary == "fails() raised ValueError."
 
 
 def test_a_kernel_that_exits_ends_the_session(kernel):
     session = kernel[2]
     with pytest.raises(remote.KernelGone, match="died"):
-        session.call("leave", (), {})
+        call(session, "leave")
     with pytest.raises(remote.KernelGone):
-        session.call("noisy", (1,), {})
+        call(session, "noisy", 1)

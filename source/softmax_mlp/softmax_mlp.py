@@ -448,7 +448,8 @@ with checks.public("softmax_regression_epoch"):
     _X = np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]])
     _y = np.array([0, 2, 1])
     _theta = np.zeros((2, 3))
-    checks.call(softmax_regression_epoch, _X, _y, _theta, lr=0.5, batch=3)
+    checks.call(softmax_regression_epoch, _X, _y, _theta, lr=0.5, batch=3,
+                updates=(2,))
     _Y = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0]])  # the labels [0, 2, 1], one-hot
     checks.check(np.any(_theta != 0), "theta is still zero after an epoch.",
                  hint="Update theta in place (theta -= ...); assigning theta = ... "
@@ -459,7 +460,8 @@ with checks.public("softmax_regression_epoch"):
                             "gradient of the mean loss, scaled by lr.")
     _theta = np.zeros((784, 10), dtype=np.float32)
     _loss = softmax_loss(X_train[:500] @ _theta, y_train[:500])
-    checks.call(softmax_regression_epoch, X_train[:500], y_train[:500], _theta)
+    checks.call(softmax_regression_epoch, X_train[:500], y_train[:500], _theta,
+                updates=(2,))
     checks.check_dtype(_theta, np.float32, what="theta")
     checks.check(softmax_loss(X_train[:500] @ _theta, y_train[:500]) < _loss - 0.1,
                  "One epoch on 500 training images should lower their loss.")
@@ -493,7 +495,10 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot,
         _ref.softmax_regression_epoch(_X.astype(np.float64), _y, _want, **_kwargs)
         _theta = _theta0.copy()
         _X_before, _y_before = _X.copy(), _y.copy()
-        checks.call(softmax_regression_epoch, _X, _y, _theta, **_kwargs)
+        # The contract updates theta in place; the lent functions may see about
+        # three times the logits: the gradient comes from its formula.
+        checks.call(softmax_regression_epoch, _X, _y, _theta, updates=(2,),
+                    lent_budget=3 * _y.size * (_theta.shape[1] + 1) + 8, **_kwargs)
         checks.check(not np.array_equal(_theta, _theta0),
                      f"theta did not change in an epoch on {_what}.",
                      hint="Update theta in place (theta -= ...); assigning theta = "
@@ -550,7 +555,7 @@ with checks.public("nn_epoch"):
     _W1 = _rng.normal(size=(4, 5))
     _W2 = np.zeros((5, 3))
     _W1_before = _W1.copy()
-    checks.call(nn_epoch, _X, _y, _W1, _W2, lr=0.5, batch=6)
+    checks.call(nn_epoch, _X, _y, _W1, _W2, lr=0.5, batch=6, updates=(2, 3))
     checks.check_close(_W1, _W1_before, rtol=1e-12,
                        what="W1 after one step from W2 = 0",
                        hint="With W2 = 0 no gradient reaches W1; if W1 changed, the "
@@ -564,7 +569,7 @@ with checks.public("nn_epoch"):
     _W1 = (_rng.normal(size=(784, 32)) / np.sqrt(32)).astype(np.float32)
     _W2 = (_rng.normal(size=(32, 10)) / np.sqrt(10)).astype(np.float32)
     _loss = softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
-    checks.call(nn_epoch, X_train[:500], y_train[:500], _W1, _W2)
+    checks.call(nn_epoch, X_train[:500], y_train[:500], _W1, _W2, updates=(2, 3))
     checks.check_dtype(_W1, np.float32, what="W1")
     checks.check_dtype(_W2, np.float32, what="W2")
     checks.check(softmax_loss(np.maximum(X_train[:500] @ _W1, 0) @ _W2, y_train[:500])
@@ -602,7 +607,8 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot,
         _ref.nn_epoch(_X.astype(np.float64), _y, _want1, _want2, **_kwargs)
         _W1, _W2 = _W10.copy(), _W20.copy()
         _X_before, _y_before = _X.copy(), _y.copy()
-        checks.call(nn_epoch, _X, _y, _W1, _W2, **_kwargs)
+        checks.call(nn_epoch, _X, _y, _W1, _W2, updates=(2, 3),
+                    lent_budget=3 * _y.size * (_W2.shape[1] + 1) + 8, **_kwargs)
         for _name, _W, _W0, _want in (("W2", _W2, _W20, _want2),
                                       ("W1", _W1, _W10, _want1)):
             checks.check(not np.array_equal(_W, _W0),

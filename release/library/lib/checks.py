@@ -28,7 +28,10 @@ raises `PublicCheckFailed`, shown as its one-sentence hint alone.
 """
 
 import contextlib
+import copy
 import os
+import time
+import types
 import warnings
 
 import numpy as np
@@ -41,34 +44,203 @@ _public_results = {}
 _STUB = "raise NotImplementedError()"
 
 
-def call(fn, *args, forbid_warnings=False, what=None, **kwargs):
-    """Call ``fn(*args, **kwargs)`` with warnings recorded instead of printed.
+def call(fn, *args, forbid_warnings=False, what=None, updates=(), lent_budget=None,
+         **kwargs):
+    """Call ``fn(*args, **kwargs)`` on copies of the arguments, with warnings
+    recorded instead of printed.
+
+    Whatever ``fn`` does to its arguments, the caller's values, and so every expected
+    value a test computes from them, stay as they were. An argument that ``fn``
+    changes in place fails the check, unless ``updates`` names it: the contract
+    asks for that update (an epoch of SGD updates its weights), and the caller's
+    array then takes the new values, to be compared with the reference's update of
+    the same start.
 
     Parameters
     ----------
     fn : callable
     *args, **kwargs
-        Passed to ``fn``.
+        Passed to ``fn`` as copies (arrays, and lists, tuples and dicts of them;
+        a random generator is copied too, so the caller's does not advance).
     forbid_warnings : bool, default=False
         If True, a warning raised by the call fails the check.
     what : str, optional
         How to name the call in the failure message (default: the function's name).
+    updates : tuple of int or str, default=()
+        Positions (in ``args``) and names (in ``kwargs``) of the array arguments
+        the contract lets ``fn`` update in place.
+    lent_budget : int, optional
+        How many array elements, in all, ``fn`` may pass to the functions lent to
+        it by `substituted` during this call: about what computing its result from
+        the formula needs. A call over it fails as `LentOveruse` (the lent
+        functions were made to do the work, by finite differences around them).
 
     Returns
     -------
     The value returned by ``fn``.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fn(*args, **kwargs)
+    name = what or f"{getattr(fn, '__name__', 'the function')}()"
+    copies = [_copy(a) for a in args]
+    kwcopies = {k: _copy(v) for k, v in kwargs.items()}
+    saved = _Lent.start(lent_budget, name)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runner = getattr(fn, "kit_call", None)
+            if runner is not None:  # a function in a sandboxed kernel
+                result, after, kwafter = runner(copies, kwcopies)
+            else:
+                result = fn(*copies, **kwcopies)
+                after, kwafter = copies, kwcopies
+        overuse = _Lent.overuse
+    finally:
+        _Lent.stop(saved)
+    if overuse:  # even if the function caught the error its lent call raised
+        raise LentOveruse(overuse)
     if forbid_warnings and caught:
-        name = what or f"{getattr(fn, '__name__', 'the function')}()"
         first = caught[0]
+        detail = f" ({first.message})" if str(first.message) else ""
         raise AssertionError(
-            f"{name} raised a {first.category.__name__} ({first.message}); "
+            f"{name} raised a {first.category.__name__}{detail}; "
             "it must compute the same values without one."
         )
+    for key, before in [*enumerate(args), *kwargs.items()]:
+        now = (after[key] if isinstance(key, int) and key < len(after)
+               else kwafter.get(key) if not isinstance(key, int) else None)
+        _settle(name, key, before, now, key in updates)
     return result
+
+
+class InPlaceChange(AssertionError):
+    """A function changed an argument its contract says it leaves as it is."""
+
+    # The grader notes such a failure in the grading report, with this kind.
+    kit_flag = "fault"
+
+
+class LentOveruse(AssertionError):
+    """A function made the functions lent to it do far more work than its
+    contract needs, or passed them more than any call of theirs may take."""
+
+    kit_flag = "cheat"
+
+
+def _ordinal(key):
+    if isinstance(key, str):
+        return f"argument {key}"
+    words = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh")
+    return f"{words[key] if key < len(words) else f'{key + 1}th'} argument"
+
+
+def _copy(value):
+    """A copy of an argument that the called function cannot reach through."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, np.random.Generator):
+        return copy.deepcopy(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _elements(value):
+    """How many array elements ``value`` holds, in arrays, lists, tuples, dicts."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, (list, tuple)):
+        return sum(map(_elements, value))
+    if isinstance(value, dict):
+        return sum(map(_elements, value.values()))
+    return 0
+
+
+def _same(a, b):
+    """Whether argument value ``b`` is still ``a`` (arrays compared by value)."""
+    if isinstance(a, np.ndarray):
+        if not isinstance(b, np.ndarray) or a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        try:
+            return bool(np.array_equal(a, b, equal_nan=True))
+        except TypeError:  # no NaN in this dtype
+            return bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return (isinstance(b, (list, tuple)) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[k], b[k]) for k in a))
+    return True  # scalars, functions, generators: nothing to compare
+
+
+def _settle(name, key, before, after, update):
+    """Check what the call did to one argument; apply an update it may make."""
+    if update:
+        if not (isinstance(after, np.ndarray) and isinstance(before, np.ndarray)
+                and after.shape == before.shape):
+            raise InPlaceChange(f"{name} should update its {_ordinal(key)} in place, "
+                                "keeping its shape.")
+        before[...] = after
+    elif after is not None and not _same(before, after):
+        raise InPlaceChange(
+            f"{name} changed its {_ordinal(key)} in place; it must leave its inputs "
+            "unchanged (work on a copy, or build a new array)."
+        )
+
+
+class _Lent:
+    """A function lent to the code under test by `substituted`, counting the array
+    elements it is given during one `call` and bounding each of its calls."""
+
+    # Per lent call: elements in its arguments and in its result, and seconds.
+    MAX_ELEMENTS = 20_000_000
+    MAX_SECONDS = 30.0
+    _budget, _name = None, "the code under test"
+    _used = 0
+    overuse = None  # the first overuse during the current call, as a message
+
+    def __init__(self, fn, name):
+        self.fn, self.__name__ = fn, name
+        self.__qualname__ = name
+
+    @classmethod
+    def start(cls, budget, name):
+        """Count from zero for a call of ``name``; return the state to restore."""
+        saved = cls._budget, cls._name, cls._used, cls.overuse
+        cls._budget, cls._name, cls._used, cls.overuse = budget, name, 0, None
+        return saved
+
+    @classmethod
+    def stop(cls, saved):
+        cls._budget, cls._name, cls._used, cls.overuse = saved
+
+    def _refuse(self, message):
+        if _Lent.overuse is None:
+            _Lent.overuse = message
+        raise LentOveruse(message)
+
+    def __call__(self, *args, **kwargs):
+        size = _elements([args, kwargs]) or 1
+        if size > self.MAX_ELEMENTS:
+            self._refuse(f"{_Lent._name} passed more than {self.MAX_ELEMENTS:,} "
+                              f"values to {self.__name__} in one call.")
+        _Lent._used += size
+        if _Lent._budget is not None and _Lent._used > _Lent._budget:
+            self._refuse(
+                f"{_Lent._name} made {self.__name__} and the other functions lent to "
+                "it do far more work than its computation needs (as finite "
+                "differences around them would); compute the result from its "
+                "formula.")
+        start = time.perf_counter()
+        result = self.fn(*args, **kwargs)
+        if _elements(result) > self.MAX_ELEMENTS:
+            self._refuse(f"{_Lent._name} made {self.__name__} return more than "
+                              f"{self.MAX_ELEMENTS:,} values.")
+        if time.perf_counter() - start > self.MAX_SECONDS:
+            self._refuse(f"{_Lent._name} made one call of {self.__name__} run "
+                              f"longer than {self.MAX_SECONDS:g} s.")
+        return result
 
 
 def check_close(actual, expected, *, rtol=1e-7, atol=0.0, what="the result", hint=""):
@@ -173,6 +345,7 @@ def substituted(namespace, **replacements):
     holds its ``__kit_substitute__`` hook, which makes the same replacement in the
     kernel, where the student's functions look these names up.
     """
+    replacements = {name: _lend(value, name) for name, value in replacements.items()}
     missing = object()
     saved = {name: namespace.get(name, missing) for name in replacements}
     namespace.update(replacements)
@@ -186,6 +359,14 @@ def substituted(namespace, **replacements):
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+def _lend(value, name):
+    """``value`` counted as a lent function (`_Lent`), if it is a plain function."""
+    if (callable(value) and not isinstance(value, (type, types.ModuleType))
+            and getattr(value, "kit_call", None) is None):
+        return _Lent(value, name)
+    return value
 
 
 class PublicCheckFailed(AssertionError):
