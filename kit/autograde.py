@@ -56,7 +56,7 @@ class Options:
     secure: bool = True
     memory_mb: int = 4096     # address-space limit of a grading kernel
     timeout: int = 120        # seconds one cell may run
-    budget: int = 600         # seconds one submission's cells and tests may run
+    budget: int = 300         # seconds one submission's cells and tests may run
     grader_memory_mb: int = 3072  # address-space limit of the grader of one job
 
     def worker_count(self, jobs):

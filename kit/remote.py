@@ -227,8 +227,9 @@ class Session:
         """Check that the agent the kernel loaded at start-up answers."""
         try:
             reply = decode(*load(self._request({"op": "ping"}, "reach the agent")))
-        except ReplyRefused:
-            reply = None
+        except ReplyRefused as exc:
+            self.broken = f"the grader refused the agent's first reply ({exc})"
+            raise KernelGone(self.broken) from None
         if not (isinstance(reply, dict) and reply.get("value") == "ready"):
             self.broken = "the grader's agent did not answer in the kernel"
             raise KernelGone(self.broken)

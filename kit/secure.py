@@ -236,6 +236,7 @@ class SecureExecute(Execute):
                                         session)
                 cell.execution_count = None
         except remote.KernelGone as exc:  # the agent could not be set up
+            note("fault", f"the hidden tests could not run: {exc}")
             for cell in cells:
                 cell.outputs = [error_output("KernelError", str(exc))]
             return

@@ -837,3 +837,41 @@ def test_every_public_check_cell_reports_through_public_and_the_summary(repo):
             "grade": False, "grade_id": "public_summary", "locked": True,
             "schema_version": 3, "solution": False, "task": False}, assignment
         assert ast.unparse(ast.parse(last.source)) == f"checks.summary({names!r})"
+
+
+# --- hidden tests call graded functions through the harness ------------------------
+
+
+@pytest.mark.parametrize("assignment", ["logistic_regression", "gradient_checker",
+                                        "softmax_mlp", "fgsm", "fisher_information",
+                                        "dataset_distillation"])
+def test_hidden_tests_call_graded_functions_only_through_checks_call(repo,
+                                                                     assignment):
+    """Does every hidden test hand its inputs to a student's function through
+    checks.call, which gives it copies (so no expected value can depend on what the
+    function did to them)?"""
+    from kit.course import HIDDEN_REGION, graded_function_names
+
+    nb = nbformat.read(repo.source / assignment / f"{assignment}.ipynb", as_version=4)
+    graded = set(graded_function_names(nb))
+    direct = []
+    for cell in nb.cells:
+        for region in HIDDEN_REGION.finditer(cell.source):
+            for node in ast.walk(ast.parse(textwrap.dedent(region.group(0)))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in graded):
+                    direct.append(f"{node.func.id}(...) at line {node.lineno}")
+    assert graded and not direct, f"{assignment}: called directly: {direct}"
+
+
+def test_an_overuse_that_ends_the_call_in_an_error_is_still_an_overuse():
+    namespace = {}
+    with checks.substituted(namespace, f=np.sum):
+        def wrap(x):  # as the kernel does: the lent call's error, another type
+            try:
+                for _ in range(10):
+                    namespace["f"](x)
+            except AssertionError:
+                raise RuntimeError("lent call failed") from None
+        with pytest.raises(checks.LentOveruse):
+            checks.call(wrap, np.ones(10), lent_budget=25)

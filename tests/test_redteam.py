@@ -7,14 +7,19 @@ scores zero there, is flagged with the reason, and leaves the gradebook, every
 course file and every other student's scores as they were.
 """
 
+import os
+import re
 import shutil
+import signal
+import threading
 import time
 
 import adversarial as adv
+import attacks
 import pytest
 from nbgrader.api import Gradebook
 
-from kit import report
+from kit import autograde, grade, report
 
 CHEAT_IDS = [c.student for c in adv.CHEATS]
 
@@ -109,3 +114,127 @@ def test_gradebook_holds_only_what_grading_wrote(run):
 
 def test_no_process_started_by_a_submission_outlives_grading(run):
     assert not run.strays, f"still running after grading: {run.strays}"
+
+
+# --- second round (tests/attacks.py): one section per class of attack -------------
+#
+# | class | plain nbgrader | the kit |
+# | 1 inputs the student touched | earns the points (the function reaches the test's
+#   arrays through the stack) | 0: the function gets copies; a changed input fails
+#   the check and is flagged |
+# | 2 the agent in the namespace | no agent | the grader's requests read, write and
+#   delete no student global: honest globals keep their points |
+# | 3 lent references do the work | earns the points | 0, flagged as a cheat |
+# | 4 hidden inputs in feedback | the feedback shows the hidden tests' source | a
+#   builtin type name and a warning category at most |
+# | 5 one submission takes others down | not run (no limits: it would hurt this
+#   machine) | refused or stopped, flagged; every other submission keeps its grade |
+
+
+def attack_points(scores, attack):
+    rows = scores[(scores.assignment == attack.assignment)
+                  & (scores.student == attack.student) & (scores.kind == "auto")
+                  & (scores.problem == attack.problem)]
+    return rows.score.sum(), rows.max_score.sum()
+
+
+def attack_flags(flags, student, assignment):
+    rows = flags[(flags.student == student) & (flags.assignment == assignment)]
+    return list(zip(rows.kind, rows.reason, strict=True))
+
+
+def _kill_when_started(course, found):
+    """Kill the grading process of the KILLED submission once it runs."""
+    student, assignment = attacks.KILLED
+    pidfile = course.root / autograde.JOBS / assignment / student
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        if pidfile.exists() and pidfile.read_text().strip():
+            time.sleep(2)  # well into its grading
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            found.append(True)
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def second(built, tmp_path_factory):
+    """Every second-round attack with the honest submissions, graded by the kit,
+    one job's process killed on the way. Returns (course, scores, flags, killed)."""
+    course = adv.copy_of(built, tmp_path_factory.mktemp("round-two"))
+    attacks.write_all(course)
+    killed = []
+    killer = threading.Thread(target=_kill_when_started, args=(course, killed))
+    killer.start()
+    grade.run(course, log=adv.quiet, memory_mb=adv.MEMORY_MB,
+              timeout=attacks.TIMEOUT, budget=attacks.BUDGET)
+    killer.join()
+    return course, report.scores(course), report.read_flags(course), killed
+
+
+@pytest.fixture(scope="module")
+def second_plain(built, tmp_path_factory):
+    """The attacks that plain nbgrader can be given, graded by it."""
+    course = adv.copy_of(built, tmp_path_factory.mktemp("round-two-plain"))
+    attacks.write_only(course, PLAIN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(course.root))
+        for assignment in sorted({a.assignment for a in PLAIN}):
+            course.nbgrader("autograde", assignment, "--force",
+                            f"--Execute.timeout={attacks.TIMEOUT}", check=False)
+    return report.scores(course)
+
+
+PLAIN = [a for a in attacks.ATTACKS if a.plain is not None]
+
+
+@pytest.mark.parametrize("attack", PLAIN, ids=[a.student for a in PLAIN])
+def test_second_round_under_plain_nbgrader(second_plain, attack):
+    got, full = attack_points(second_plain, attack)
+    assert (got > 0) == attack.plain, (
+        f"{attack.student}: {got} of {full} on {attack.problem} under plain nbgrader")
+
+
+@pytest.mark.parametrize("attack", attacks.ATTACKS,
+                         ids=[a.student for a in attacks.ATTACKS])
+def test_second_round_under_the_kit(second, attack):
+    course, scores, flags, _ = second
+    got, full = attack_points(scores, attack)
+    assert full > 0, f"{attack.student} was not graded"
+    want = full if attack.kit_points else 0
+    assert got == want, f"{attack.student}: {got} of {full} on {attack.problem}"
+    if attack.words:
+        found = attack_flags(flags, attack.student, attack.assignment)
+        assert any(kind in attack.kinds
+                   and all(w.lower() in reason.lower() for w in attack.words)
+                   for kind, reason in found), (attack.student, found)
+
+
+def test_second_round_honest_submissions_keep_every_point(second):
+    course, scores, flags, _ = second
+    rows = scores[(scores.student == "honest") & (scores.kind == "auto")]
+    assert set(rows.assignment) == set(attacks.ASSIGNMENTS)
+    assert (rows.score == rows.max_score).all(), rows[rows.score != rows.max_score]
+    assert not len(flags[flags.student == "honest"]), flags[flags.student == "honest"]
+
+
+def test_second_round_feedback_carries_nothing_the_submission_wrote(second):
+    """Class 4: is the feedback free of the student's exception type name and
+    warning message, which carried the hidden inputs?"""
+    course = second[0]
+    page = (course.root / "feedback" / "leak-in-feedback" / "logistic_regression"
+            / "logistic_regression.html").read_text(encoding="utf-8")
+    assert "sigmoid() raised ValueError." in page
+    # The marker followed by a value (the code that writes it shows it alone).
+    assert not re.search(attacks.LEAK + r"( \[|m?\d)", page)
+
+
+def test_a_job_whose_process_dies_costs_that_submission_alone(second):
+    course, scores, flags, killed = second
+    student, assignment = attacks.KILLED
+    assert killed, "the job's process was never seen running"
+    found = attack_flags(flags, student, assignment)
+    assert any("killed" in reason for _, reason in found), found
+    graded = set(scores[scores.kind == "auto"].dropna(subset=["score"]).student)
+    everyone = {d.name for d in course.submitted.iterdir()}
+    assert graded == everyone - {student}
