@@ -10,8 +10,11 @@ cells worth points run here: a cell a student adds or relabels runs in the kerne
 any other.
 
 Each hidden test cell gets the outputs nbgrader scores: nothing on success, an
-``error`` output with a one-sentence message on failure. Faults (a dead kernel, a
-timeout) are recorded in :data:`NOTES` for the grading report.
+``error`` output with a one-sentence message on failure, never text the student's
+code chose (:func:`_failure`). Faults (a dead kernel, a timeout, a refused reply, a
+spent time budget) are recorded in :data:`NOTES` for the grading report. The
+submission's time budget (``budget``) bounds every cell's timeout and every remote
+call; once it is spent, nothing more runs.
 """
 
 import ast
@@ -265,6 +268,9 @@ def _failure(exc, grade_id):
                       f"({exc}); the test failed")
         return error_output("ReplyRefused", "the grader refused what the submission "
                             "sent back (see the grading notes)")
+    summary = getattr(exc, "kit_summary", None)  # raised by the student's code
+    if summary:
+        return error_output(type(exc).__name__, summary)
     if isinstance(exc, MemoryError):
         note("fault", f"{grade_id}: the grader ran out of memory on what the "
                       "submission sent or asked for; the test failed")
@@ -275,9 +281,8 @@ def _failure(exc, grade_id):
     kind = getattr(type(exc), "kit_flag", None)
     if kind in ("fault", "cheat"):
         note(kind, f"{grade_id}: {exc}")
-    summary = getattr(exc, "kit_summary", None)
-    if summary or isinstance(exc, AssertionError):
-        return error_output(type(exc).__name__, summary or str(exc))
+    if isinstance(exc, AssertionError):
+        return error_output(type(exc).__name__, str(exc))
     # Any other error is the test's own code stopping on a value the submission
     # returned: its message could quote that value, so only its type is shown.
     return error_output(type(exc).__name__, "the hidden test stopped on a value the "

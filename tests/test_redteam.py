@@ -8,7 +8,6 @@ course file and every other student's scores as they were.
 """
 
 import os
-import re
 import shutil
 import signal
 import threading
@@ -225,8 +224,12 @@ def test_second_round_feedback_carries_nothing_the_submission_wrote(second):
     page = (course.root / "feedback" / "leak-in-feedback" / "logistic_regression"
             / "logistic_regression.html").read_text(encoding="utf-8")
     assert "sigmoid() raised ValueError." in page
-    # The marker followed by a value (the code that writes it shows it alone).
-    assert not re.search(attacks.LEAK + r"( \[|m?\d)", page)
+    # Hidden inputs of test_sigmoid as the attack writes them (-745.5 as m746 in a
+    # type name, -745.5 in a warning); the student's own cells, whose outputs the
+    # feedback keeps, only ever see the public inputs.
+    leaked = [v for v in ("m746", "m710", "m800", "-745.5", "-709.9", "-800.0")
+              if v in page]
+    assert not leaked, leaked
 
 
 def test_a_job_whose_process_dies_costs_that_submission_alone(second):

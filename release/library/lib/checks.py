@@ -8,7 +8,11 @@ number returned by the last line of a test cell as partial credit.
 
 nbgrader gives zero to a test cell that writes anything to stderr, warnings included,
 so the checks call student code through :func:`call`, which records warnings instead
-of printing them.
+of printing them. :func:`call` also owns the inputs: the function gets copies, so no
+expected value a test computes can depend on what the function did to its arguments,
+and a change it makes to one fails the check unless the contract asks for it. The
+references a test lends with :func:`substituted` are counted during each
+:func:`call`, so that they cannot be made to compute the answer.
 
 Hidden test cells (``test_<function>``, the points) use the checks as they are: a
 failure raises, and nbgrader scores the cell zero. Public check cells
@@ -87,11 +91,16 @@ def call(fn, *args, forbid_warnings=False, what=None, updates=(), lent_budget=No
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             runner = getattr(fn, "kit_call", None)
-            if runner is not None:  # a function in a sandboxed kernel
-                result, after, kwafter = runner(copies, kwcopies)
-            else:
-                result = fn(*copies, **kwcopies)
-                after, kwafter = copies, kwcopies
+            try:
+                if runner is not None:  # a function in a sandboxed kernel
+                    result, after, kwafter = runner(copies, kwcopies)
+                else:
+                    result = fn(*copies, **kwcopies)
+                    after, kwafter = copies, kwcopies
+            except Exception:
+                if _Lent.overuse:  # what the function raised came of it
+                    raise LentOveruse(_Lent.overuse) from None
+                raise
         overuse = _Lent.overuse
     finally:
         _Lent.stop(saved)
@@ -233,7 +242,10 @@ class _Lent:
                 "differences around them would); compute the result from its "
                 "formula.")
         start = time.perf_counter()
-        result = self.fn(*args, **kwargs)
+        try:
+            result = self.fn(*args, **kwargs)
+        except MemoryError:
+            self._refuse(f"{_Lent._name} made {self.__name__} run out of memory.")
         if _elements(result) > self.MAX_ELEMENTS:
             self._refuse(f"{_Lent._name} made {self.__name__} return more than "
                               f"{self.MAX_ELEMENTS:,} values.")
