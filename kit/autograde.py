@@ -17,7 +17,9 @@ die costs that submission alone (the worker notes it and goes on), and a worker 
 dies all the same has its unfinished jobs graded again by a new pool.
 """
 
+import contextlib
 import copy
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -46,6 +48,7 @@ JOBS = ".kit/jobs"
 # before its process is killed; rounds of regrading after a worker dies.
 GRACE = 120
 ROUNDS = 3
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ def grade_submission(root, assignment, student, options):
         os.close(read)
         code = 1
         try:
+            _die_with_parent()
             pidfile.parent.mkdir(parents=True, exist_ok=True)
             pidfile.write_text(str(os.getpid()))
             _limit_memory(options.grader_memory_mb)
@@ -215,6 +219,13 @@ def grade_submission(root, assignment, student, options):
                                                "no grade was recorded")])
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _die_with_parent():
+    """Have the kernel end this process when its parent (the worker) dies, so that
+    a job whose worker died is never graded twice at once."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _limit_memory(megabytes):
