@@ -293,11 +293,12 @@ def _grade(root, assignment, student, options):
 
 
 def _init_worker(root):
-    # Imported once per worker: its jobs are forked from it.
+    # First the environment (one BLAS thread: it is read when numpy loads), then
+    # nbgrader, imported once per worker: its jobs are forked from it.
+    os.environ.update(tool_env())
     import nbgrader.apps.api  # noqa: F401
     import nbgrader.coursedir  # noqa: F401
 
-    os.environ.update(tool_env())
     # Hidden tests import the references of the course being graded, which may be
     # another course than the one installed in the environment.
     sys.path.insert(0, str(root))
