@@ -1,13 +1,16 @@
 """Grading at class scale: nbgrader's autograde, one worker process per core.
 
 Each submission is one job: a worker copies it to a staging folder (the submitted
-folder itself is never changed), repairs what would stop nbgrader (a notebook that is
-not valid JSON, deleted or duplicated test cells, an extra notebook), reads the
-student's code for cheating (:mod:`kit.scan`), then runs nbgrader's own ``Autograde``
-and ``GenerateFeedback`` for that student, in process, against the course's
-gradebook. With ``secure=True`` (the default) nbgrader's ``Execute`` preprocessor is
-replaced by :class:`kit.secure.SecureExecute`: the student's code runs in a sandboxed
-kernel and hidden tests run in the worker.
+folder itself is never changed), repairs what would stop or mislead nbgrader (a
+notebook that is not valid JSON, deleted or duplicated test cells, nbgrader metadata
+that differs from the release, an extra notebook), reads the student's code for
+cheating (:mod:`kit.scan`), cleans the markdown the student wrote
+(:mod:`kit.sanitize`), then runs nbgrader's own ``Autograde`` and
+``GenerateFeedback`` for that student, in process, against the course's gradebook.
+With ``secure=True`` (the default) nbgrader's ``Execute`` preprocessor is replaced by
+:class:`kit.secure.SecureExecute`: the student's code runs in a sandboxed kernel and
+hidden tests run in the worker. In both modes the outputs are cleaned and bounded
+right after execution (:class:`kit.sanitize.SanitizeOutputs`).
 
 A job that fails cannot stop the others: its faults are returned as notes, and the
 batch goes on. Notes become ``reports/flags.csv``. Each job runs in a process of its
@@ -38,7 +41,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from kit import scan, secure
+from kit import sanitize, scan, secure
 from kit.course import Course, KitError, nbgrader_meta, tool_env
 
 STAGED = ".kit/staged"
@@ -80,8 +83,31 @@ def _release_notebooks(course, assignment):
     return {p.name: p for p in sorted((course.release / assignment).glob("*.ipynb"))}
 
 
-def _repair(nb, release_nb, name, note):
-    """Put back graded and locked cells that are missing; unmark duplicates."""
+# The nbgrader metadata that decides how a cell is graded. The rest (checksum,
+# schema_version) is put back from the release without a note.
+GRADING_KEYS = ("cell_type", "grade", "grade_id", "locked", "points", "solution",
+                "task")
+
+
+def _where(cell, index):
+    meta = cell.metadata.get("nbgrader")
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    return grade_id or f"number {index + 1}"
+
+
+def _drop_foreign_metadata(nb, release, name, note):
+    """Unmark the cells whose nbgrader metadata names no cell of the release."""
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None or (isinstance(meta, dict) and meta.get("grade_id") in release):
+            continue
+        if not isinstance(meta, dict) or any(meta.get(k) for k in GRADING_KEYS[1:]):
+            note("fault", f"{name}: cell {_where(cell, i)} has grading metadata but is "
+                          "not a cell of the release; the metadata was removed")
+        cell.metadata.pop("nbgrader")
+
+
+def _unmark_duplicates(nb, name, note):
     seen, ids = set(), set()
     for i, cell in enumerate(nb.cells):
         grade_id = nbgrader_meta(cell).get("grade_id")
@@ -94,6 +120,36 @@ def _repair(nb, release_nb, name, note):
         if cell.get("id") in ids:
             cell["id"] = f"copy-{i}"
         ids.add(cell.get("id"))
+
+
+def _retype(cell, cell_type):
+    """Make ``cell`` a cell of ``cell_type``, source kept, as nbformat wants it."""
+    cell.cell_type = cell_type
+    if cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+        cell.pop("attachments", None)
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+
+
+def _restore(cell, ref):
+    """Give ``cell`` the grading of its release cell ``ref``; return what differed."""
+    meta, ref_meta = nbgrader_meta(cell), nbgrader_meta(ref)
+    changed = []
+    if any(meta.get(k) != ref_meta.get(k) for k in GRADING_KEYS):
+        changed.append("its grading metadata was changed")
+    cell.metadata["nbgrader"] = copy.deepcopy(ref_meta)
+    if cell.cell_type != ref.cell_type:
+        changed.append(f"it was made a {cell.cell_type} cell")
+        _retype(cell, ref.cell_type)
+    if ref_meta.get("locked") and cell.source != ref.source:
+        changed.append("its read-only source was edited")
+        cell.source = ref.source
+    return changed
+
+
+def _put_back_missing(nb, release_nb, name, note):
     position = 0
     for ref in release_nb.cells:
         meta = nbgrader_meta(ref)
@@ -112,6 +168,28 @@ def _repair(nb, release_nb, name, note):
             restored["id"] = f"{grade_id}-restored"
             nb.cells.insert(position, restored)
             position += 1
+
+
+def _repair(nb, release_nb, name, note):
+    """Make the grading of ``nb`` that of its release notebook ``release_nb``.
+
+    Grading metadata naming no release cell is removed; of cells named twice, only
+    the first stays graded; a cell named like a release cell takes that cell's
+    nbgrader metadata and type, and its source if it is read-only; graded and
+    read-only cells that are missing are put back. Each repair is noted: one slip
+    costs at most the cell it touched, never the notebook.
+    """
+    release = {nbgrader_meta(c)["grade_id"]: c for c in release_nb.cells
+               if nbgrader_meta(c).get("grade_id")}
+    _drop_foreign_metadata(nb, release, name, note)
+    _unmark_duplicates(nb, name, note)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        changed = _restore(cell, release[grade_id]) if grade_id else []
+        if changed:
+            note("fault", f"{name}: cell {grade_id}: {' and '.join(changed)}; it was "
+                          "restored from the release")
+    _put_back_missing(nb, release_nb, name, note)
 
 
 def stage(course, assignment, student):
@@ -148,14 +226,17 @@ def stage(course, assignment, student):
                           f"{first}); it scores zero")
             path.unlink()
             continue
-        _repair(nb, nbformat.read(release_path, as_version=4), name, note)
+        release_nb = nbformat.read(release_path, as_version=4)
+        _repair(nb, release_nb, name, note)
         for cell, reason in scan.scan(nb):
             note("cheat", f"{name}, cell {cell}: {reason}")
+        sanitize.clean_student_cells(nb, release_nb)
         nbformat.write(nb, path)
     return notes
 
 
 def _config(course, options):
+    from nbgrader.converters import Autograde
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
@@ -170,11 +251,16 @@ def _config(course, options):
     cfg.Execute.timeout = options.timeout
     cfg.SecureExecute.budget = options.budget
     if options.secure:
-        cfg.Autograde.autograde_preprocessors = [
-            secure.SecureExecute, LimitOutput, SaveAutoGrades, AssignLatePenalties,
-            CheckCellMetadata]
+        steps = [secure.SecureExecute, LimitOutput, SaveAutoGrades,
+                 AssignLatePenalties, CheckCellMetadata]
         cfg.SecureExecute.library = str(course.release / "library")
         cfg.SecureExecute.memory_mb = options.memory_mb
+    else:
+        steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    # Outputs are made harmless and small as soon as they exist: what is scored,
+    # saved and shown is the cleaned notebook (kit/sanitize.py).
+    steps.insert(1, sanitize.SanitizeOutputs)
+    cfg.Autograde.autograde_preprocessors = steps
     return cfg
 
 

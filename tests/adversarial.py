@@ -1,9 +1,14 @@
 """Faulty and cheating submissions of logistic_regression, graded in scratch courses.
 
 ``FAULTS`` are submissions broken the way students' notebooks break: a cell that
-never ends, kills its kernel, eats memory or floods its output; a notebook that is
-not JSON, has lost or duplicated test cells, or is missing; an extra notebook. Each
-names the problems whose points survive the fault and the words the report must use.
+never ends, kills its kernel, eats memory or floods its output (one line of 50 MB
+too); a notebook that is not JSON, has lost or duplicated test cells, or is
+missing; an extra notebook; one slip in the nbgrader metadata of a cell. Each names
+the problems whose points survive the fault and the words the report must use.
+
+``hostile_html`` writes a right submission whose written answer and outputs hold
+script for the instructor who opens its feedback or formgrader page
+(tests/test_sanitize.py).
 
 ``CHEATS`` each attack one graded function. A cheat has the reference answer of every
 other function, a wrong answer (a ``__wrong_`` variant of tests/variants/) for the one
@@ -90,12 +95,15 @@ def max_points(course):
 class Fault:
     """A faulty submission: ``build(course, student)`` writes it; ``surviving`` are
     the problems that keep all their points (the others get none); the flag of kind
-    "fault" has every one of ``words`` in its reason (case-insensitive)."""
+    "fault" has every one of ``words`` in its reason (case-insensitive). Plain
+    nbgrader gives fewer points to one that ``breaks_nbgrader``
+    (tests/test_faults.py shows it)."""
 
     student: str
     surviving: frozenset
     words: tuple
     build: Callable
+    breaks_nbgrader: bool = False  # plain nbgrader loses points on it
 
 
 def code_in(problem, before="", after=""):
@@ -143,6 +151,41 @@ def stripped_metadata(grade_id):
     return build_it
 
 
+def tampered(edit):
+    """Builder: the reference submission with one edit of its cells."""
+    def build_it(course, student):
+        nb = reference(course)
+        edit(nb)
+        write(course, student, nb)
+    return build_it
+
+
+def set_metadata(name, **changes):
+    """Edit: ``changes`` in the nbgrader metadata of cell ``name`` (None removes a
+    key)."""
+    def edit(nb):
+        meta = cell(nb, name).metadata.nbgrader
+        meta.update(changes)
+        for key in [k for k, v in changes.items() if v is None]:
+            del meta[key]
+    return edit
+
+
+def made_markdown(grade_id):
+    def edit(nb):
+        found = cell(nb, grade_id)
+        found.cell_type = "markdown"
+        del found["outputs"], found["execution_count"]
+    return edit
+
+
+def added_graded_cell(nb):
+    extra = nbformat.v4.new_code_cell("# my notes\n", metadata={"nbgrader": {
+        "grade": True, "grade_id": "my_bonus", "locked": False, "points": 10,
+        "solution": False, "schema_version": 3}})
+    nb.cells.insert(nb.cells.index(cell(nb, "sigmoid")) + 1, extra)
+
+
 def missing_notebook(course, student):
     path = folder(course, student)
     if path.exists():
@@ -176,6 +219,9 @@ FAULTS = [
     Fault("fault-million-lines", ALL, ("output",),
           code_in("sigmoid", after="\n\n\nprint('\\n'.join(map(str, "
                                    "range(1_000_000))))\n")),
+    # One line of 50 MB, which a limit on lines lets through whole.
+    Fault("fault-huge-line", ALL, ("sigmoid", "only the start"),
+          code_in("sigmoid", after="\n\n\nprint('x' * 50_000_000)\n")),
     Fault("fault-invalid-json", frozenset(), (NOTEBOOK, "JSON"), invalid_json),
     # Test cells lost, doubled or unnamed: the answers are right, and the hidden
     # tests are the instructor's, not the student's copy.
@@ -185,11 +231,71 @@ FAULTS = [
           duplicated_cell("test_loss_grad")),
     Fault("fault-metadata-stripped", ALL, ("test_binary_cross_entropy",),
           stripped_metadata("test_binary_cross_entropy")),
+    # One slip in the nbgrader metadata of a right submission (the cell edited in a
+    # text editor, or by a notebook tool): plain nbgrader loses points on it or
+    # rejects the notebook (breaks_nbgrader); the kit grades it as released.
+    Fault("fault-test-not-graded", ALL, ("test_sigmoid", "restored"),
+          tampered(set_metadata("test_sigmoid", grade=False)), breaks_nbgrader=True),
+    Fault("fault-points-removed", ALL, ("test_loss_grad", "restored"),
+          tampered(set_metadata("test_loss_grad", points=None)),
+          breaks_nbgrader=True),
+    Fault("fault-points-changed", ALL, ("test_predict", "restored"),
+          tampered(set_metadata("test_predict", points=10))),
+    Fault("fault-answer-given-points", ALL, ("binary_cross_entropy", "restored"),
+          tampered(set_metadata("binary_cross_entropy", grade=True, points=5)),
+          breaks_nbgrader=True),
+    Fault("fault-cell-added-with-points", ALL, ("my_bonus", "not a cell"),
+          tampered(added_graded_cell), breaks_nbgrader=True),
+    Fault("fault-test-made-markdown", ALL, ("test_logistic_regression", "restored"),
+          tampered(made_markdown("test_logistic_regression"))),
+    Fault("fault-grade-id-changed", ALL, ("test_decision_boundary",),
+          tampered(set_metadata("test_decision_boundary",
+                                grade_id="test_decision_boundary_v2")),
+          breaks_nbgrader=True),
     Fault("fault-missing-notebook", frozenset(), ("missing", NOTEBOOK),
           missing_notebook),
     Fault("fault-extra-notebook", ALL, (f"{ASSIGNMENT}-Copy1.ipynb",),
           extra_notebook),
 ]
+
+
+# --- script for the instructor
+
+# Every script a hostile submission plants calls this name: a page that shows it
+# only as text runs none of them.
+XSS = "kitxss"
+XSS_STUDENT = "hostile-html"
+XSS_ANSWER = f"""The gradient vanishes. <script>{XSS}(1)</script>
+
+<img src=x onerror="fetch('/api/kernels', {{method: 'POST'}}); {XSS}(2)">
+
+See [my notes](javascript:{XSS}(3)).
+"""
+XSS_DISPLAYS = f'''
+
+
+from IPython.display import HTML, SVG, Javascript, Latex, Markdown, display
+
+display(HTML("<script>{XSS}(4)</script><b onmouseover='{XSS}(5)'>bold</b>"))
+display(HTML("<svg onload='{XSS}(6)'><circle r='5'/></svg>"))
+display(Javascript("{XSS}(7)"))
+display(Markdown("<img src=x onerror={XSS}(8)> [x](javascript:{XSS}(9))"))
+display(Latex("$x$ <script>{XSS}(10)</script>"))
+display(SVG("<svg xmlns='http://www.w3.org/2000/svg'><script>{XSS}(11)</script></svg>"))
+display({{"image/png": 'AAAA"><script>{XSS}(12)</script>'}}, raw=True)
+'''
+XSS_RAW = f"<script>{XSS}(13)</script>"
+
+
+def hostile_html(course, student=XSS_STUDENT):
+    """The reference submission, its answers right, with script for the instructor
+    in a written answer, in a raw cell and in what the sigmoid cell displays."""
+    nb = reference(course)
+    cell(nb, "written_eps").source = XSS_ANSWER
+    cell(nb, "sigmoid").source += XSS_DISPLAYS
+    raw = nbformat.v4.new_raw_cell(XSS_RAW, metadata={"raw_mimetype": "text/html"})
+    nb.cells.insert(nb.cells.index(cell(nb, "written_eps")) + 1, raw)
+    write(course, student, nb)
 
 
 # --- cheats
@@ -711,6 +817,7 @@ def graded(tmp_path_factory):
         fault.build(course, fault.student)
     for cheat in CHEATS:
         cheat.build(course)
+    hostile_html(course)
     students = {d.name for d in course.submitted.iterdir()}
     before = fingerprint(course.root)
     grade.run(course, log=quiet, memory_mb=MEMORY_MB, timeout=TIMEOUT)
@@ -727,6 +834,32 @@ def graded(tmp_path_factory):
     _GRADED[key] = Graded(course, report.scores(course), flags, students, changed,
                           strays, gradebook_students, manual)
     return _GRADED[key]
+
+
+_PLAIN = {}
+
+
+def plain_graded(tmp_path_factory):
+    """What plain nbgrader makes of the reference, of the faults that break it, of
+    the huge line and of the hostile HTML: a scratch course graded by ``nbgrader
+    autograde`` and ``nbgrader generate_feedback``, once per test session.
+
+    Returns ``(course, scores)``.
+    """
+    key = str(tmp_path_factory.getbasetemp())
+    if key not in _PLAIN:
+        course = copy_of(built(tmp_path_factory),
+                         tmp_path_factory.getbasetemp() / "adversarial-plain-nbgrader")
+        write(course, "reference", reference(course))
+        for fault in FAULTS:
+            if fault.breaks_nbgrader or fault.student == "fault-huge-line":
+                fault.build(course, fault.student)
+        hostile_html(course)
+        course.nbgrader("autograde", ASSIGNMENT, "--force",
+                        f"--Execute.timeout={TIMEOUT}", check=False)
+        course.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False)
+        _PLAIN[key] = (course, report.scores(course))
+    return _PLAIN[key]
 
 
 # --- checks shared by the tests

@@ -3,7 +3,9 @@
 Graded by the kit with every demo submission, each faulty submission gets exactly
 the points of the cells that survive its fault, is flagged with the fault in plain
 words, and every other student keeps exactly their scores. The command's exit
-status says whether a submission needs attention.
+status says whether a submission needs attention. Plain nbgrader loses the points of
+right answers to one slip in a cell's nbgrader metadata, and keeps a 50 MB line of
+output whole: the tests marked "plain" show it.
 """
 
 import math
@@ -11,11 +13,15 @@ import subprocess
 import sys
 
 import adversarial as adv
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from kit import demo
+from kit import autograde, demo
 
 FAULT_IDS = [f.student for f in adv.FAULTS]
+BREAKING = [f for f in adv.FAULTS if f.breaks_nbgrader]
+HUGE = "fault-huge-line"
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +86,149 @@ def test_exit_status_says_whether_a_submission_needs_attention(tmp_path_factory)
     adv.invalid_json(course, "fault-invalid-json")
     proc = grade_command(course)
     assert proc.returncode == 3, proc.stderr[-3000:]
+
+
+# --- plain nbgrader: the faults cost points
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    return adv.plain_graded(tmp_path_factory)
+
+
+def test_plain_nbgrader_gives_the_reference_full_marks(plain):
+    course, scores = plain
+    assert adv.points(scores, "reference") == adv.max_points(course)
+
+
+@pytest.mark.parametrize("fault", BREAKING, ids=[f.student for f in BREAKING])
+def test_metadata_slip_costs_points_under_plain_nbgrader(plain, fault):
+    course, scores = plain
+    got = adv.points(scores, fault.student)
+    total = sum(v for v in got.values() if not math.isnan(v))
+    assert total < sum(adv.max_points(course).values()), (
+        f"{fault.student}: plain nbgrader gave {got}: not a breaking fault")
+
+
+def autograded_size(course, student):
+    return (course.root / "autograded" / student / adv.ASSIGNMENT
+            / adv.NOTEBOOK).stat().st_size
+
+
+def feedback_size(course, student):
+    return (course.root / "feedback" / student / adv.ASSIGNMENT
+            / f"{adv.ASSIGNMENT}.html").stat().st_size
+
+
+def test_huge_line_is_kept_whole_under_plain_nbgrader(plain):
+    course, _ = plain
+    assert autograded_size(course, HUGE) > 50e6
+    assert feedback_size(course, HUGE) > 50e6
+
+
+# --- the kit: cut, flagged, and the answer keeps its points
+
+
+def test_huge_line_is_cut_in_the_notebook_and_feedback(run):
+    # Both hold the course's plots, a few hundred kB.
+    assert autograded_size(run.course, HUGE) < 2e6
+    assert feedback_size(run.course, HUGE) < 2e6
+    nb = nbformat.read(run.course.root / "autograded" / HUGE / adv.ASSIGNMENT
+                       / adv.NOTEBOOK, as_version=4)
+    text = "".join(o.get("text", "") for o in adv.cell(nb, "sigmoid").outputs)
+    assert text.endswith("[output cut here: 50,000,001 characters in all, only the "
+                         "first 10,000 kept]\n")
+
+
+# --- repairs of the nbgrader metadata, on small notebooks
+
+
+def graded_cell(grade_id, source="", cell_type="code", **meta):
+    meta = {"grade": False, "grade_id": grade_id, "locked": False, "solution": False,
+            "task": False, "schema_version": 3, **meta}
+    new = new_code_cell if cell_type == "code" else new_markdown_cell
+    return new(source, metadata={"nbgrader": meta})
+
+
+def release():
+    return new_notebook(cells=[
+        graded_cell("answer", "def f():\n    raise NotImplementedError()",
+                    solution=True),
+        graded_cell("test_f", "assert f() == 1", grade=True, locked=True, points=2),
+        graded_cell("written", "YOUR ANSWER HERE", "markdown", grade=True,
+                    solution=True, points=1),
+    ])
+
+
+def repaired(edit):
+    """The release with its answer written, edited by ``edit``, then repaired;
+    returns the notebook and the reasons of the notes."""
+    nb = release()
+    nb.cells[0].source = "def f():\n    return 1"
+    edit(nb)
+    notes = []
+    autograde._repair(nb, release(), "nb.ipynb", lambda kind, reason: notes.append(
+        (kind, reason)))
+    assert {kind for kind, _ in notes} <= {"fault"}
+    return nb, [reason for _, reason in notes]
+
+
+def grading(nb):
+    """What nbgrader grades in ``nb``: (grade_id, cell type, its metadata, source)
+    of every cell with nbgrader metadata, answers apart."""
+    return [(c.metadata.nbgrader["grade_id"], c.cell_type, dict(c.metadata.nbgrader),
+             c.source)
+            for c in nb.cells if "nbgrader" in c.metadata
+            and c.metadata.nbgrader["grade_id"] != "answer"]
+
+
+def test_test_cell_changed_in_every_way_is_restored():
+    def edit(nb):
+        test = nb.cells[1]
+        test.metadata.nbgrader.update(grade=False, points=20, locked=False)
+        test.cell_type = "markdown"
+        del test["outputs"], test["execution_count"]
+        test.source = "pass"
+
+    nb, notes = repaired(edit)
+    assert grading(nb) == grading(release())
+    assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
+    assert notes == ["nb.ipynb: cell test_f: its grading metadata was changed and it "
+                     "was made a markdown cell and its read-only source was edited; "
+                     "it was restored from the release"]
+
+
+def test_answer_given_points_is_an_answer_again_and_keeps_its_code():
+    def edit(nb):
+        nb.cells[0].metadata.nbgrader.update(grade=True, points=5)
+
+    nb, notes = repaired(edit)
+    assert nb.cells[0].metadata.nbgrader == release().cells[0].metadata.nbgrader
+    assert nb.cells[0].source == "def f():\n    return 1"
+    assert notes == ["nb.ipynb: cell answer: its grading metadata was changed; it "
+                     "was restored from the release"]
+
+
+def test_cells_unknown_to_the_release_lose_their_metadata():
+    def edit(nb):
+        nb.cells.append(graded_cell("bonus", "x = 1", grade=True, points=10))
+        nb.cells.append(new_code_cell("y = 2", metadata={"nbgrader": "junk"}))
+        nb.cells[1].metadata.nbgrader["grade_id"] = "test_f_v2"
+
+    nb, notes = repaired(edit)
+    assert grading(nb) == grading(release())
+    assert [c.source for c in nb.cells[-2:]] == ["x = 1", "y = 2"]
+    assert notes == [
+        "nb.ipynb: cell test_f_v2 has grading metadata but is not a cell of the "
+        "release; the metadata was removed",
+        "nb.ipynb: cell bonus has grading metadata but is not a cell of the release; "
+        "the metadata was removed",
+        "nb.ipynb: cell number 5 has grading metadata but is not a cell of the "
+        "release; the metadata was removed",
+        "nb.ipynb: test cell test_f was deleted or lost its metadata; it was put "
+        "back and graded"]
+
+
+def test_a_right_submission_needs_no_repair():
+    nb, notes = repaired(lambda nb: None)
+    assert notes == [] and grading(nb) == grading(release())
