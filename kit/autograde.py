@@ -83,10 +83,11 @@ def _release_notebooks(course, assignment):
     return {p.name: p for p in sorted((course.release / assignment).glob("*.ipynb"))}
 
 
-# The nbgrader metadata that decides how a cell is graded. The rest (checksum,
-# schema_version) is put back from the release without a note.
-GRADING_KEYS = ("cell_type", "grade", "grade_id", "locked", "points", "solution",
-                "task")
+# The nbgrader metadata that makes a cell count in grading, and with its recorded
+# type what decides how it is graded. The rest (checksum, schema_version) is put
+# back from the release without a note.
+GRADING_MARKS = ("grade", "grade_id", "locked", "points", "solution", "task")
+GRADING_KEYS = ("cell_type", *GRADING_MARKS)
 
 
 def _where(cell, index):
@@ -101,7 +102,7 @@ def _drop_foreign_metadata(nb, release, name, note):
         meta = cell.metadata.get("nbgrader")
         if meta is None or (isinstance(meta, dict) and meta.get("grade_id") in release):
             continue
-        if not isinstance(meta, dict) or any(meta.get(k) for k in GRADING_KEYS[1:]):
+        if not isinstance(meta, dict) or any(meta.get(k) for k in GRADING_MARKS):
             note("fault", f"{name}: cell {_where(cell, i)} has grading metadata but is "
                           "not a cell of the release; the metadata was removed")
         cell.metadata.pop("nbgrader")

@@ -15,14 +15,16 @@ autograded notebook itself keeps both pages and any later export clean. Two step
   nbconvert's ``SanitizeHTML``) down to formatting tags (:data:`TAGS`) and
   ``http``/``https`` links, and written back as one HTML block: it renders the
   same, maths included (``$a < b$`` survives, which it would not if the markdown
-  itself went through bleach), and nothing in it is read as markdown again. The
-  instructor's markdown, identical to the release, is left alone.
+  itself went through bleach), and nothing in it is read as markdown again. Such
+  raw cells go through bleach alone. The instructor's cells, identical to the
+  release, are left alone.
 - :class:`SanitizeOutputs`, an autograde preprocessor run right after execution
   (:func:`kit.autograde._config`), on the outputs of every code cell. Rich outputs
   keep only what is safe to show: ``text/plain`` and ``text/latex`` (nbconvert
   escapes them), ``image/png`` and ``image/jpeg`` whose payload is base64,
   ``text/html`` and ``text/markdown`` through bleach; every other type
-  (JavaScript, SVG, widgets, PDF, JSON, ...) is dropped. A ``text/html`` output
+  (JavaScript, SVG, widgets, PDF, JSON, ...) is dropped, and so is the notebook's
+  widget state. A ``text/html`` output
   that is a bare ``<svg>`` element, the course's lets-plot plots (:mod:`lib.plots`),
   becomes an ``<img>`` whose source is that SVG in base64: a browser never runs a
   script of an SVG shown as an image, and base64 cannot close the attribute. It
@@ -171,7 +173,8 @@ class SanitizeOutputs(SanitizeHTML):
     instructor's cells from the student's.
     """
 
-    enabled = Bool(True, help="Whether autograde cleans outputs (it always should)."
+    # nbconvert's preprocessors are off unless enabled; this one is meant to run.
+    enabled = Bool(True, help="Clean and bound the outputs of code cells."
                    ).tag(config=True)
 
     def sanitize_html_tags(self, html_str):
