@@ -214,8 +214,9 @@ class SecureExecute(Execute):
                        if o.get("output_type") == "stream")
         max_lines = LimitOutput(config=self.config).max_lines
         if len(text) > OUTPUT_CHARS or text.count("\n") > max_lines >= 0:
-            note("fault", f"cell {where} printed {text.count(chr(10)) + 1} lines of "
-                          "output; only the start of its output was kept")
+            note("fault", f"cell {where} printed {text.count(chr(10)) + 1} lines "
+                          f"({len(text):,} characters) of output; only the start of "
+                          "its output was kept")
         return True
 
     def _run_hidden_tests(self, cells):
