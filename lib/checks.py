@@ -119,16 +119,16 @@ def call(fn, *args, forbid_warnings=False, what=None, updates=(), lent_budget=No
 
 
 class InPlaceChange(AssertionError):
-    """A function changed an argument its contract says it leaves as it is."""
-
-    # The grader notes such a failure in the grading report, with this kind.
-    kit_flag = "fault"
+    """A function changed an argument its contract says it leaves as it is: a
+    failed check like any other (an honest slip as often as an attack), so it is
+    not flagged."""
 
 
 class LentOveruse(AssertionError):
     """A function made the functions lent to it do far more work than its
     contract needs, or passed them more than any call of theirs may take."""
 
+    # The grader notes such a failure in the grading report, with this kind.
     kit_flag = "cheat"
 
 

@@ -13,7 +13,8 @@ The classes (tests/test_redteam.py states what each gives):
 
 1. *The verdict depends on what the student touched*: the function sets its inputs,
    and under plain nbgrader every array of the test equal to them, to values where
-   its wrong answer is right, before the test computes the expected value.
+   its wrong answer is right, before the test computes the expected value (under the
+   kit the change fails the check, unflagged: honest slips do the same).
 2. *The agent in the student's namespace*: globals that shadow what the grader's
    requests used to look up, and an honest answer whose globals the grader used to
    delete.
@@ -107,24 +108,24 @@ def sigmoid(z):
         return float(1 / (1 + _np.exp(-z)))
     _poison([z], 0.0)
     return _np.full(_np.shape(z), 0.5)
-''', True, ("fault",), ("sigmoid", "in place")),
+''', True),
     Attack("inputs-relative-error", "gradient_checker", "relative_error", POISON + '''
 def relative_error(a, b):
     if _np.ndim(a) == 0:
         return float(abs(a - b) / max(1e-8, abs(a) + abs(b)))
     _poison([a, b], 1.0)
     return 0.0
-''', True, ("fault",), ("relative_error", "in place")),
+''', True),
     Attack("inputs-softmax-loss", "softmax_mlp", "softmax_loss", POISON + '''
 def softmax_loss(Z, y):
     _poison([Z], 0.0)
     return float(_np.log(_np.shape(Z)[1]))
-''', True, ("fault",), ("softmax_loss", "in place")),
+''', True),
     Attack("inputs-input-gradient", "fgsm", "input_gradient", POISON + '''
 def input_gradient(X, y, W, b):
     _poison([W], 0.0)
     return _np.zeros(_np.shape(X))
-''', True, ("fault",), ("input_gradient", "in place")),
+''', True),
     Attack("inputs-bernoulli-score", "fisher_information", "bernoulli_score",
            POISON + '''
 def bernoulli_score(theta, x):
@@ -135,7 +136,7 @@ def bernoulli_score(theta, x):
         return _np.zeros(x.shape)
     _poison([x], 0)
     return _np.full(x.shape, -1 / (1 - theta))
-''', True, ("fault",), ("bernoulli_score", "in place")),
+''', True),
     # one_step's test computes the expected value first: the attack overwrites it.
     Attack("inputs-one-step", "dataset_distillation", "one_step", POISON + '''
 def one_step(xd, yd, eta, theta0):
