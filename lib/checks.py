@@ -112,8 +112,7 @@ def call(fn, *args, forbid_warnings=False, what=None, updates=(), lent_budget=No
             "it must compute the same values without one."
         )
     for key, before in [*enumerate(args), *kwargs.items()]:
-        now = (after[key] if isinstance(key, int) and key < len(after)
-               else kwafter.get(key) if not isinstance(key, int) else None)
+        now = after[key] if isinstance(key, int) else kwafter.get(key)
         _settle(name, key, before, now, key in updates)
     return result
 
