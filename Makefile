@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup build submissions demo test test-data browser sandbox postgres lint lab bench clean
+.PHONY: setup build submissions demo test test-data browser sandbox postgres lint lab bench mutants clean
 
 setup: $(VENV)/.synced
 
@@ -102,6 +102,11 @@ bench: setup
 	python -m kit bench
 	python -m kit bench-softmax
 	python -m kit bench-grading
+
+## mutants: grade small automatic changes to every graded reference and print how
+## many the hidden tests catch (slow: not part of `make test`; see the README)
+mutants: setup sandbox
+	python -m kit mutants
 
 clean:
 	rm -rf autograded feedback reports gradebook.db .nbgrader.log .kit

@@ -4,12 +4,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit import bench, bench_grading, bench_softmax, build, demo, grade, new
+from kit import bench, bench_grading, bench_softmax, build, demo, grade, mutants, new
 from kit.course import ROOT, Course, KitError
 
 COMMANDS = {"build": build, "grade": grade, "submissions": demo, "new": new,
             "bench": bench, "bench-softmax": bench_softmax,
-            "bench-grading": bench_grading}
+            "bench-grading": bench_grading, "mutants": mutants}
 
 
 def main(argv=None):

@@ -318,6 +318,16 @@ def check_dtype(actual, kind, *, what="the result", hint=""):
         _fail(f"{what} should have a dtype of kind {name}, got {dtype}.", hint)
 
 
+def check_scalar(actual, *, what="the result", hint=""):
+    """Check that ``actual`` is a number (a float or a NumPy scalar), not an array:
+    a 0-d array looks like a number but is not one."""
+    if np.ndim(actual) or isinstance(actual, np.ndarray):
+        kind = (f"an array of shape {np.shape(actual)}"
+                if isinstance(actual, np.ndarray) else type(actual).__name__)
+        _fail(f"{what} should be a scalar (a float), got {kind}.",
+              hint or "out[()] turns a 0-d array into a NumPy scalar.")
+
+
 def check(condition, message, hint=""):
     """Fail with ``message`` (and ``hint``) unless ``condition`` holds (for an
     array, unless every element holds)."""

@@ -468,6 +468,23 @@ with checks.substituted(globals(), input_gradient=_ref.input_gradient):
                                 "changes sign",
                            hint="Clip x to [0, 1] after every step (not only at the "
                                 "end) and use eta and iters as given.")
+    _Wz = _W.copy()
+    _Wz[:60] = 0.0  # pixels the model ignores: their gradient is exactly 0
+    _start = checks.call(targeted_example, 6, _Wz, _b, iters=0, rng=19)
+    checks.check(np.shape(_start) == (784,) and np.min(_start) >= 0
+                 and np.max(_start) <= 0.1,
+                 "With iters=0, targeted_example should return its starting noise, "
+                 "with values in [0, 0.1].",
+                 hint="Start from noise in [0, 0.1], for example "
+                      "rng.uniform(0.0, 0.1, size=n_features).")
+    _x = checks.call(targeted_example, 6, _Wz, _b, rng=19)
+    checks.check(np.array_equal(_x, checks.call(targeted_example, 6, _Wz, _b, eta=0.1,
+                                                iters=10, rng=19)),
+                 "targeted_example with its default eta and iters should give what "
+                 "eta=0.1, iters=10 give.", hint="The defaults are eta=0.1 and iters=10.")
+    checks.check(np.array_equal(_x[:60], _start[:60]),
+                 "A pixel whose gradient is 0 should keep its starting value.",
+                 hint="np.sign(0) is 0: such a pixel takes no step.")
 ### END HIDDEN TESTS
 
 # %% [markdown]

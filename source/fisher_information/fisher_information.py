@@ -136,8 +136,8 @@ with checks.public("bernoulli_score"):
                        [-4.0 / 3.0, 4.0], rtol=1e-12, what="bernoulli_score(0.25, [0, 1])",
                        hint="Differentiate x log(theta) + (1 - x) log(1 - theta) with "
                             "respect to theta; the term of x = 0 is negative.")
-    checks.check(np.ndim(checks.call(bernoulli_score, 0.25, 1)) == 0,
-                 "bernoulli_score of a scalar x should return a scalar.")
+    checks.check_scalar(checks.call(bernoulli_score, 0.25, 1),
+                        what="bernoulli_score of a scalar x")
     checks.check_close(checks.call(bernoulli_score, 0.6, np.ones((2, 3))),
                        np.full((2, 3), 1 / 0.6), rtol=1e-12,
                        what="bernoulli_score(0.6, ones((2, 3)))",
@@ -170,8 +170,11 @@ checks.check_close(checks.call(bernoulli_score, 0.62, _x),
                    what="bernoulli_score of integer observations",
                    hint="Integer 0/1 observations should work too.")
 for _xs in (0, 1):
-    checks.check_close(checks.call(bernoulli_score, 0.18, _xs),
-                       _ref.bernoulli_score(0.18, _xs), rtol=1e-10,
+    _out = checks.call(bernoulli_score, 0.18, _xs)
+    checks.check_scalar(_out, what="bernoulli_score of a scalar observation",
+                        hint="A scalar x gives a scalar score: out[()] turns a 0-d "
+                             "array into one.")
+    checks.check_close(_out, _ref.bernoulli_score(0.18, _xs), rtol=1e-10,
                        what="bernoulli_score of a scalar observation",
                        hint="A scalar x gives a scalar score.")
 ### END HIDDEN TESTS
@@ -204,9 +207,10 @@ with checks.public("bernoulli_fisher"):
 # rtol 1e-10: 1/theta + 1/(1 - theta) and other equivalent forms differ by rounding.
 from lib import fisher as _ref
 
-for _theta in (0.013, 0.31, 0.77, 0.998):
-    checks.check_close(checks.call(bernoulli_fisher, _theta),
-                       _ref.bernoulli_fisher(_theta), rtol=1e-10,
+for _theta in (0.013, 0.31, 0.77, np.float64(0.998)):
+    _out = checks.call(bernoulli_fisher, _theta)
+    checks.check_scalar(_out, what="bernoulli_fisher of a scalar theta")
+    checks.check_close(_out, _ref.bernoulli_fisher(_theta), rtol=1e-10,
                        what="bernoulli_fisher of a scalar theta",
                        hint="The information of one observation is the expected "
                             "squared score, 1 / (theta (1 - theta)).")

@@ -191,15 +191,31 @@ checks.check_close(checks.call(numerical_gradient, _f, _theta),
                    _ref.numerical_gradient(_f, _theta), rtol=1e-6, atol=1e-10,
                    what="numerical_gradient with its default eps and method",
                    hint="The defaults are eps=1e-5 and central differences.")
+# A forward difference shows its step: its error is of the order of eps.
+checks.check_close(checks.call(numerical_gradient, _f, _theta, method="forward"),
+                   _ref.numerical_gradient(_f, _theta, method="forward"), rtol=1e-7,
+                   atol=1e-10, what="numerical_gradient with its default eps, forward",
+                   hint="The default step is eps=1e-5.")
+_arguments = []
+
+
+def _g_seen(t):
+    _arguments.append(isinstance(t, (float, np.floating)) and not isinstance(t, np.ndarray))
+    return _g(t)
+
+
 for _t in (0.7, np.float64(-1.3)):
     for _method in ("central", "forward", "backward"):
-        _out = checks.call(numerical_gradient, _g, _t, eps=1e-3, method=_method)
+        _out = checks.call(numerical_gradient, _g_seen, _t, eps=1e-3, method=_method)
         checks.check(isinstance(_out, (float, np.floating)),
                      "numerical_gradient of a float theta should return a float.")
         checks.check_close(_out, _ref.numerical_gradient(_g, _t, 1e-3, _method),
                            rtol=1e-8, what=f"numerical_gradient of a function of a "
                                            f"float, method={_method!r}",
                            hint="Call f with a float when theta is a float.")
+checks.check(all(_arguments), "When theta is a float, f should be called with floats, "
+                               "not with 0-d arrays.",
+             hint="point[()] turns a 0-d array into a NumPy scalar.")
 for _bad in ("centred", "two-sided"):
     try:
         checks.call(numerical_gradient, _f, _theta, method=_bad)
@@ -274,6 +290,10 @@ checks.check_close(checks.call(relative_error, _a, _b), _ref.relative_error(_a, 
                    rtol=1e-12, what="relative_error with entries near zero",
                    hint="The denominator of each entry is max(1e-8, |a| + |b|): the "
                         "floor replaces sums below 1e-8, it is not added.")
+_a, _b = np.array([1.0, 2.0, -3.0]), np.array([1.5, 2.0, -2.9])
+checks.check_close(checks.call(relative_error, _a, _b), _ref.relative_error(_a, _b),
+                   rtol=1e-12, what="relative_error where a is below b",
+                   hint="The distance |a - b| counts whichever of the two is larger.")
 _r = checks.call(relative_error, 2.0, -0.5)
 checks.check(isinstance(_r, (float, np.floating)),
              "relative_error should return a float.")
@@ -419,6 +439,29 @@ def _ds_wrong(t):
     return float(np.cos(t) * np.exp(np.sin(t)) * (1.0 + 1e-4))
 
 
+def _h(t):
+    return float(np.exp(20.0 * t))
+
+
+def _dh(t):
+    return float(20.0 * np.exp(20.0 * t))
+
+
+_Z3 = np.array([0.3, -1.2, 0.8])
+
+
+def _z(t):  # does not depend on t[0]: both gradients are exactly 0 there
+    return float(np.sum(t[1:] ** 2))
+
+
+def _dz(t):
+    return np.concatenate([[0.0], 2.0 * t[1:]])
+
+
+def _dz_off(t):
+    return np.concatenate([[1.2e-8], 2.0 * t[1:]])
+
+
 with checks.substituted(globals(), numerical_gradient=_ref.numerical_gradient,
                         relative_error=_ref.relative_error):
     _before = _T.copy()
@@ -436,6 +479,27 @@ with checks.substituted(globals(), numerical_gradient=_ref.numerical_gradient,
     checks.check(bool(_ok) and _error <= 1e-6 and isinstance(_index, tuple),
                  "A right gradient checked with the default eps and rtol should give "
                  "ok = True and a worst_error below 1e-6.")
+    # Every entry 1.5e-6 off: wrong under the default rtol=1e-6.
+    _check_result(checks.call(gradient_checker, _J, lambda t: _grad(t) * (1.0 + 3e-6),
+                              _T),
+                  _ref.gradient_checker(_J, lambda t: _grad(t) * (1.0 + 3e-6), _T),
+                  "a gradient 1.5e-6 off everywhere, with the default rtol",
+                  compare_index=False)
+    # exp(20 t): the truncation error of the default step (relative 7e-9) sets
+    # worst_error, a thousand times the rounding error.
+    _ok, _index, _error = checks.call(gradient_checker, _h, _dh, 0.1)
+    checks.check_close(_error, _ref.gradient_checker(_h, _dh, 0.1)[2], rtol=1e-2,
+                       what="worst_error of a right derivative with the default eps",
+                       hint="The default step is eps=1e-5.")
+    _, _, _error = checks.call(gradient_checker, _J, _grad_planted, _T)
+    checks.check(bool(checks.call(gradient_checker, _J, _grad_planted, _T,
+                                  rtol=_error)[0]),
+                 "ok should be True when worst_error equals rtol.",
+                 hint="ok is worst_error <= rtol.")
+    for _grad_z, _what in ((_dz, "a right gradient with an entry that is exactly 0"),
+                           (_dz_off, "a gradient 1.2e-8 off where it should be 0")):
+        _check_result(checks.call(gradient_checker, _z, _grad_z, _Z3),
+                      _ref.gradient_checker(_z, _grad_z, _Z3), _what)
     _check_result(checks.call(gradient_checker, _s, _ds_wrong, 0.4),
                   _ref.gradient_checker(_s, _ds_wrong, 0.4),
                   "a wrong derivative of a function of a float")
@@ -620,6 +684,19 @@ with checks.substituted(globals(), numerical_gradient=_ref.numerical_gradient,
                  "Two equal Generators passed as rng should give the same result.")
     _check_valid(checks.call(check_sparse, _J, _grad_planted, _T, num_checks=2),
                  "check_sparse with rng=None")
+    _runs = []
+    for _kwargs in ({}, {"num_checks": 10}):
+        _calls.clear()
+        _runs.append((checks.call(check_sparse, _J, _grad_planted, _T, rng=3, **_kwargs),
+                      len(_calls)))
+    checks.check(_runs[0] == _runs[1], "check_sparse with its default num_checks should "
+                                       "do what num_checks=10 does.",
+                 hint="The default is num_checks=10.")
+    _ok = checks.call(check_sparse, _J, lambda t: (_M.T @ (_M @ t) + _B) * (1.0 + 3e-6),
+                      _T, num_checks=4, rng=4)[0]
+    checks.check(not _ok, "A gradient 1.5e-6 off everywhere should give ok = False.",
+                 hint="ok is worst_error <= 1e-6.")
+
     checks.check_equal(_T, _before, what="theta after check_sparse",
                        hint="Never modify theta.")
     for _grad_s, _want_ok in ((_de, True), (_de_wrong, False)):

@@ -94,15 +94,16 @@ from lib import logistic as _ref
 
 _rng = np.random.default_rng(101)
 for _z in (_rng.normal(scale=30.0, size=(7, 5)), np.linspace(-800.0, 800.0, 33),
-           np.array([-1e4, -745.5, -709.9, 0.0, 36.8, 709.9, 745.5, 1e4])):
+           np.array([-1e4, -745.5, -709.9, 0.0, 36.8, 709.9, 745.5, 1e4]),
+           np.array([-0.999, -0.5, -1e-3, 1e-3, 0.25, 0.5, 0.999])):
     checks.check_close(checks.call(sigmoid, _z, forbid_warnings=True), _ref.sigmoid(_z),
                        rtol=1e-9, atol=1e-15, what="sigmoid of an array",
                        hint="Compute 1 / (1 + exp(-z)) elementwise, keep the shape, and "
                             "avoid overflow and loss of precision for large |z|.")
-checks.check(np.ndim(checks.call(sigmoid, -3.5)) == 0,
-             "sigmoid of a scalar should return a scalar, not an array.")
-checks.check_close(checks.call(sigmoid, -3.5), _ref.sigmoid(-3.5), rtol=1e-12,
-                   what="sigmoid of a negative scalar")
+for _s in (-3.5, 0.5):
+    _out = checks.call(sigmoid, _s)
+    checks.check_scalar(_out, what="sigmoid of a scalar")
+    checks.check_close(_out, _ref.sigmoid(_s), rtol=1e-12, what="sigmoid of a scalar")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -269,6 +270,10 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
                                 "penalty leaves the bias out.")
         checks.check_close(_theta, _before, what="theta after calling loss_grad",
                            hint="Do not modify theta in place.")
+    checks.check_close(checks.call(loss_grad, _theta, _X, _y, lent_budget=4 * _n + 4),
+                       _ref.loss_grad(_theta, _X, _y), rtol=1e-8, atol=1e-12,
+                       what="loss_grad with its default alpha",
+                       hint="The default is alpha=0.0: no penalty.")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_bias", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
@@ -340,6 +345,17 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
         checks.check_close(_losses, _want_losses, rtol=1e-8,
                            what=f"the {_iters} losses with alpha={_alpha}",
                            hint="losses[i] is the regularized loss after step i.")
+    _X = add_intercept(_rng.normal(size=(12, 2)))
+    _y = np.array([0, 1] * 6)
+    _want_theta, _want_losses = _ref.logistic_regression(_X, _y)
+    _theta, _losses = checks.call(logistic_regression, _X, _y)
+    checks.check(np.shape(_losses) == np.shape(_want_losses),
+                 f"With the default iters, losses should have shape "
+                 f"{np.shape(_want_losses)}, got {np.shape(_losses)}.",
+                 hint="The defaults are eta=0.1, iters=1000 and alpha=0.0.")
+    checks.check_close(_theta, _want_theta, rtol=1e-8, atol=1e-12,
+                       what="theta with the default eta, iters and alpha",
+                       hint="The defaults are eta=0.1, iters=1000 and alpha=0.0.")
 ### END HIDDEN TESTS
 
 # %% [markdown]

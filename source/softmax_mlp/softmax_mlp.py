@@ -160,12 +160,15 @@ _labels = _ys[_pick]
 with tempfile.TemporaryDirectory() as _dir:
     _f = {name: os.path.join(_dir, f"{name}-ubyte.gz") for name in (
         "all-images", "all-labels", "crop", "crop-labels", "short-labels",
-        "bad-images", "bad-labels", "cut-images", "cut-labels")}
+        "bad-images", "bad-labels", "cut-images", "cut-labels", "empty-images",
+        "empty-labels")}
     write_idx(_f["all-images"], _images)
     write_idx(_f["all-labels"], _labels)
     write_idx(_f["crop"], _images[:7, 8:20, 4:24])  # 7 images of 12 x 20 pixels
     write_idx(_f["crop-labels"], _labels[:7])
     write_idx(_f["short-labels"], _labels[:39])
+    write_idx(_f["empty-images"], _images[:0])  # a valid file of no images
+    write_idx(_f["empty-labels"], _labels[:0])
     with open(_f["all-images"], "rb") as _file:
         _raw_images = _gzip.decompress(_file.read())
     with open(_f["all-labels"], "rb") as _file:
@@ -178,7 +181,8 @@ with tempfile.TemporaryDirectory() as _dir:
             _file.write(_gzip.compress(_raw, mtime=0))
 
     for _img, _lab, _shape in (("all-images", "all-labels", (40, 784)),
-                               ("crop", "crop-labels", (7, 240))):
+                               ("crop", "crop-labels", (7, 240)),
+                               ("empty-images", "empty-labels", (0, 784))):
         _want_X, _want_y = _ref.parse_mnist(_f[_img], _f[_lab])
         _X, _y = checks.call(parse_mnist, _f[_img], _f[_lab])
         checks.check_dtype(_X, np.float32, what="X",
@@ -391,6 +395,16 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot):
                                 "log(sum_j exp(z_ij)) - z_(i, y_i).")
         checks.check_close(_Z, _before, what="Z after calling softmax_loss",
                            hint="Do not modify Z in place.")
+    # Rows far apart, each spread over more than exp can take: only a shift by each
+    # row's own largest logit keeps every term finite. The labels are the largest
+    # logits, so that no probability of a label underflows.
+    _Z = (_rng.normal(scale=300.0, size=(20, 6))
+          + _rng.uniform(-800.0, 800.0, size=(20, 1)))
+    _y = np.argmax(_Z, axis=1)
+    checks.check_close(checks.call(softmax_loss, _Z, _y), _ref.softmax_loss(_Z, _y),
+                       rtol=1e-9, what="the loss of logits of up to 2,000 in size",
+                       hint="Subtract each row's largest logit before exponentiating: "
+                            "exp overflows above 709 and underflows to 0 below -745.")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_softmax_gradient", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
@@ -599,6 +613,10 @@ _cases = [  # (what, X, y, W1, W2, kwargs, rtol)
     ("the default lr and batch", _rng.normal(size=(120, 4)),
      _rng.integers(0, 3, size=120), _rng.normal(size=(4, 6)),
      _rng.normal(size=(6, 3)), {}, 1e-7),
+    ("a hidden unit whose input is always 0 (a zero column of W1)",
+     _rng.normal(size=(30, 5)), _rng.integers(0, 3, size=30),
+     _rng.normal(size=(5, 4)) * np.array([0.0, 1.0, 1.0, 1.0]), _rng.normal(size=(4, 3)),
+     {"lr": 0.3, "batch": 10}, 1e-7),
 ]
 with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot,
                         softmax_loss=_ref.softmax_loss):

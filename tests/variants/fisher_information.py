@@ -44,7 +44,7 @@ def bernoulli_score__correct_autograd(theta, x):
 
 
 def bernoulli_score__correct_where(theta, x):
-    return np.where(np.asarray(x) == 1, 1 / theta, -1 / (1 - theta))
+    return np.where(np.asarray(x) == 1, 1 / theta, -1 / (1 - theta))[()]
 
 
 def bernoulli_score__wrong_sign_of_second_term(theta, x):

@@ -63,12 +63,12 @@ def numerical_gradient__correct_flat_basis(f, theta, eps=1e-5, method="central")
     x = np.asarray(theta, dtype=float)
     flat = x.ravel()
     grad = np.zeros(flat.size)
-    fx = f(x)
+    fx = f(x[()])
     for k in range(flat.size):
         step = np.zeros(flat.size)
         step[k] = eps
-        plus = (flat + step).reshape(x.shape)
-        minus = (flat - step).reshape(x.shape)
+        plus = (flat + step).reshape(x.shape)[()]  # a float when theta is one
+        minus = (flat - step).reshape(x.shape)[()]
         if method == "central":
             grad[k] = (f(plus) - f(minus)) / (2 * eps)
         elif method == "forward":

@@ -416,7 +416,7 @@ def nn_epoch__correct_where_float64(X, y, W1, W2, lr=0.1, batch=100):
         A = Xb @ W1
         H = np.where(A >= 0, A, 0.0)
         G2 = (softmax(H @ W2) - one_hot(yb, k)) / len(yb)
-        G1 = np.where(A >= 0, G2 @ W2.T, 0.0)
+        G1 = np.where(A > 0, G2 @ W2.T, 0.0)
         new_W1 = W1 - lr * Xb.T @ G1
         new_W2 = W2 - lr * H.T @ G2
         W1[...] = new_W1
