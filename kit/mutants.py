@@ -13,7 +13,8 @@ swapped for its twin (``max``/``min``, ``sum``/``mean``, ...). Defaults in the
 ``def`` line are changed too: the contract fixes them. Every change (a *mutant*) is
 pasted into a copy of the reference submission and graded in a scratch copy of the
 course by ``python -m kit grade``, the grading path of real submissions, sandbox and
-all. A mutant is *killed* when its submission loses points.
+all. A mutant is *killed* when its function loses points. One submission carries one
+mutant of every function (see :func:`grade_mutants`); survivors are confirmed alone.
 
 Mutants that no input the contract allows can tell from the reference are listed,
 each with the reason, in the course's ``equivalent_mutants.toml``; they are graded

@@ -137,16 +137,16 @@ def test_judge_subtracts_equivalents_and_reports_what_is_wrong():
         "a: 98 of 100 mutants killed (98.0%), below 99%"]
 
 
+def write_equivalent(course, **entry):
+    """Write an equivalent_mutants.toml of one entry into ``course``."""
+    lines = ["[[equivalent]]"] + [f"{key} = {value!r}" for key, value in entry.items()]
+    (course.root / mutants.EQUIVALENTS).write_text("\n".join(lines) + "\n")
+
+
 def test_equivalents_file_is_read_and_checked(tmp_path, repo):
     course = copy_course(repo.root, tmp_path, submissions=False, assignments=[])
-    (course.root / mutants.EQUIVALENTS).write_text(textwrap.dedent('''
-        [[equivalent]]
-        assignment = "a"
-        function = "f"
-        line = "  x = 1  "
-        mutant = "x = 2"
-        why = "x is never read"
-    '''))
+    write_equivalent(course, assignment="a", function="f", line="  x = 1  ",
+                     mutant="x = 2", why="x is never read")
     assert mutants.read_equivalents(course) == {("a", "f", "x = 1", "x = 2"):
                                                 "x is never read"}
     (course.root / mutants.EQUIVALENTS).write_text('[[equivalent]]\nassignment = "a"\n')
@@ -178,14 +178,10 @@ def test_a_weak_hidden_test_lets_mutants_survive(tmp_path, repo):
                                        np.array([0.0, 1.0])), [1, 0],
                            what="predict far from the boundary")
         ''') + source[end:])
-    (course.root / mutants.EQUIVALENTS).write_text(textwrap.dedent('''
-        [[equivalent]]
-        assignment = "logistic_regression"
-        function = "predict"
-        line = "return (X @ theta >= 0).astype(int)"
-        mutant = "return (X @ theta > 0).astype(int)"
-        why = "stated here for the test only: it is not equivalent"
-    '''))
+    write_equivalent(course, assignment="logistic_regression", function="predict",
+                     line="return (X @ theta >= 0).astype(int)",
+                     mutant="return (X @ theta > 0).astype(int)",
+                     why="stated here for the test only: it is not equivalent")
     results, table, problems = mutants.run(course, ["logistic_regression"],
                                            ["predict"], log=quiet, workers=2)
     assert set(results.mutant) == {"return (X @ theta > 0).astype(int)",

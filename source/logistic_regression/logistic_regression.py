@@ -345,17 +345,23 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
         checks.check_close(_losses, _want_losses, rtol=1e-8,
                            what=f"the {_iters} losses with alpha={_alpha}",
                            hint="losses[i] is the regularized loss after step i.")
-    _X = add_intercept(_rng.normal(size=(12, 2)))
-    _y = np.array([0, 1] * 6)
-    _want_theta, _want_losses = _ref.logistic_regression(_X, _y)
-    _theta, _losses = checks.call(logistic_regression, _X, _y)
-    checks.check(np.shape(_losses) == np.shape(_want_losses),
-                 f"With the default iters, losses should have shape "
-                 f"{np.shape(_want_losses)}, got {np.shape(_losses)}.",
+# The defaults, outside the substitution: the student's own loss_grad and loss then
+# run in the kernel, fast for 1000 steps. Whatever they compute, a call with the
+# defaults must give what the documented values give; if that call fails, the checks
+# above have judged logistic_regression already.
+_X = add_intercept(_rng.normal(size=(12, 2)))
+_y = np.array([0, 1] * 6)
+try:
+    _want = checks.call(logistic_regression, _X, _y, eta=0.1, iters=1000, alpha=0.0)
+except Exception:
+    _want = None
+if isinstance(_want, (tuple, list)):
+    _got = checks.call(logistic_regression, _X, _y)
+    checks.check(isinstance(_got, (tuple, list)) and len(_got) == len(_want)
+                 and all(np.array_equal(a, b) for a, b in zip(_got, _want, strict=True)),
+                 "logistic_regression with its defaults should give what eta=0.1, "
+                 "iters=1000, alpha=0.0 give.",
                  hint="The defaults are eta=0.1, iters=1000 and alpha=0.0.")
-    checks.check_close(_theta, _want_theta, rtol=1e-8, atol=1e-12,
-                       what="theta with the default eta, iters and alpha",
-                       hint="The defaults are eta=0.1, iters=1000 and alpha=0.0.")
 ### END HIDDEN TESTS
 
 # %% [markdown]
