@@ -259,10 +259,14 @@ def _submit(work, submissions):
     """Replace submitted/ with ``{(student, assignment): {function: Mutant}}``, each
     the reference submission with those functions changed."""
     shutil.rmtree(work.submitted, ignore_errors=True)
+    read = {}  # assignment -> (release notebook, reference answers), read once
     for (student, assignment), changed in submissions.items():
-        answers = demo.reference_answers(work, assignment)
-        answers.update({f: m.source for f, m in changed.items()})
-        nb = demo.fill(demo.release_notebook(work, assignment), answers)
+        if assignment not in read:
+            read[assignment] = (demo.release_notebook(work, assignment),
+                                demo.reference_answers(work, assignment))
+        release, answers = read[assignment]
+        changes = {f: m.source for f, m in changed.items()}
+        nb = demo.fill(release, {**answers, **changes})
         demo.write_submission(work, student, assignment, nb)
 
 
@@ -336,6 +340,14 @@ def grade_mutants(course, chosen, scratch, log=print, alone=False, **options):
         for a, f, k, m in chosen])
 
 
+def _rates(table):
+    """``(assignment, killed, countable)`` of each assignment in a per-function
+    table of :func:`judge`."""
+    for assignment, part in table.groupby(level="assignment", sort=False):
+        yield (assignment, int(part.killed.sum()),
+               int(part.made.sum() - part.equivalent.sum()))
+
+
 def judge(results, equivalents):
     """Add the ``equivalent`` column; return (results, per-function table, problems):
     the problems are the reasons the gate fails, one sentence each."""
@@ -357,9 +369,7 @@ def judge(results, equivalents):
     table["killed"] = counted.groupby(["assignment", "function"]).killed.sum()
     table["killed"] = table.killed.fillna(0).astype(int)
     table["survived"] = table.made - table.equivalent - table.killed
-    for assignment, part in table.groupby(level="assignment"):
-        countable = int(part.made.sum() - part.equivalent.sum())
-        killed = int(part.killed.sum())
+    for assignment, killed, countable in _rates(table):
         if 100 * killed < GATE * countable:
             problems.append(f"{assignment}: {killed} of {countable} mutants killed "
                             f"({killed / countable:.1%}), below {GATE}%")
@@ -381,9 +391,7 @@ def run(course, assignments=None, functions=None, log=print, alone=False, **opti
 def describe(results, table, problems):
     """The command's report as text."""
     out = [table.to_string()]
-    for assignment, part in table.groupby(level="assignment", sort=False):
-        countable = int(part.made.sum() - part.equivalent.sum())
-        killed = int(part.killed.sum())
+    for assignment, killed, countable in _rates(table):
         out.append(f"{assignment}: {killed} of {countable} killed"
                    + (f" ({killed / countable:.1%})" if countable else ""))
     survivors = results[~results.killed & ~results.equivalent]
