@@ -25,7 +25,7 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 build: setup
 	python -m kit build
 
-## submissions: rewrite the demo submissions in submitted/ from tests/variants/
+## submissions: rewrite the demo submissions in submitted/ from variants/
 submissions: setup
 	python -m kit submissions
 
@@ -82,6 +82,7 @@ postgres:
 
 lint: setup
 	ruff check .
+	lint-imports
 
 ## lab: JupyterLab with nbgrader's extension on lab/, a working copy of release/
 ## (each folder copied once: delete lab/<folder> to get it fresh from release/);
@@ -99,9 +100,9 @@ lab: setup
 ## bench: time the notebooks, the main job, the softmax/MLP epochs and the kit's
 ## parallel secure grading against plain nbgrader
 bench: setup
-	python -m kit bench
-	python -m kit bench-softmax
-	python -m kit bench-grading
+	python -m benchmarks notebooks
+	python -m benchmarks softmax
+	python -m benchmarks grading
 
 ## mutants: grade small automatic changes to every graded reference and print how
 ## many the hidden tests catch (slow: not part of `make test`; see the README)

@@ -19,5 +19,6 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Seconds one cell may run during autograding before it is interrupted.
 c.Execute.timeout = 120
-# Feedback shows no hidden tests and no tracebacks quoting them (kit/feedback.py).
-c.GenerateFeedback.preprocessors.append("kit.feedback.HideHiddenTests")
+# Feedback shows no hidden tests and no tracebacks quoting them
+# (kit/plugins/feedback.py).
+c.GenerateFeedback.preprocessors.append("kit.plugins.feedback.HideHiddenTests")

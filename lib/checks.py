@@ -38,6 +38,17 @@ import warnings
 
 import numpy as np
 
+# Names the grader (the course kit) uses to reach these checks; the kit declares the
+# same ones in kit.course, and a test proves them equal.
+#: Global of a hidden test's namespace: the grader's hook that makes a substitution
+#: in the student's kernel too (:func:`substituted`).
+SUBSTITUTE_HOOK = "__kit_substitute__"
+#: Method of a student function that runs in another process: it returns the value
+#: with the array arguments as the call left them (:func:`call`).
+CALL_HOOK = "kit_call"
+#: Class attribute of a check's exception: the flag a failure raises in the report.
+FLAG_ATTRIBUTE = "kit_flag"
+
 #: Outcome of the public checks run in this kernel: function name -> (passed,
 #: what to show in the summary). Filled by `public` and `passed`, read by `summary`.
 _public_results = {}
@@ -88,7 +99,7 @@ def call(fn, *args, forbid_warnings=False, what=None, updates=(), lent_budget=No
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            runner = getattr(fn, "kit_call", None)
+            runner = getattr(fn, CALL_HOOK, None)
             try:
                 if runner is not None:  # a function in a sandboxed kernel
                     result, after, kwafter = runner(copies, kwcopies)
@@ -361,14 +372,14 @@ def substituted(namespace, **replacements):
     call replaced by references, so one mistake costs the points of one problem.
 
     When the grader runs hidden tests outside the student's kernel, the namespace
-    holds its ``__kit_substitute__`` hook, which makes the same replacement in the
+    holds its hook (:data:`SUBSTITUTE_HOOK`), which makes the same replacement in the
     kernel, where the student's functions look these names up.
     """
     replacements = {name: _lend(value, name) for name, value in replacements.items()}
     missing = object()
     saved = {name: namespace.get(name, missing) for name in replacements}
     namespace.update(replacements)
-    remote = namespace.get("__kit_substitute__")
+    remote = namespace.get(SUBSTITUTE_HOOK)
     try:
         with remote(replacements) if remote else contextlib.nullcontext():
             yield
@@ -383,7 +394,7 @@ def substituted(namespace, **replacements):
 def _lend(value, name):
     """``value`` counted as a lent function (`_Lent`), if it is a plain function."""
     if (callable(value) and not isinstance(value, (type, types.ModuleType))
-            and getattr(value, "kit_call", None) is None):
+            and getattr(value, CALL_HOOK, None) is None):
         return _Lent(value, name)
     return value
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.idx import read_idx
+from lib.softmax import read_idx
 
 #: Environment variable naming a directory of MNIST-format idx files.
 MNIST_DIR_VARIABLE = "MNIST_DIR"
@@ -174,7 +174,7 @@ def load_mnist_dir(data_dir, kind="train"):
     uncompressed file is used when both exist). This is the layout of MNIST and
     of drop-in replacements such as Fashion-MNIST.
 
-    This function reads the files with `lib.idx.read_idx`, which is withheld
+    This function reads the files with `lib.softmax.read_idx`, which is withheld
     from the student build of the library (students write it), so it only
     works there once that function is implemented.
 

@@ -11,7 +11,7 @@ script for the instructor who opens its feedback or formgrader page
 (tests/test_sanitize.py).
 
 ``CHEATS`` each attack one graded function. A cheat has the reference answer of every
-other function, a wrong answer (a ``__wrong_`` variant of tests/variants/) for the one
+other function, a wrong answer (a ``__wrong_`` variant of variants/) for the one
 it attacks, and code that tries to earn that problem's points anyway. Every cheat
 earns points under plain ``nbgrader autograde`` (tests/test_redteam.py shows it).
 Cheat code reaches course files through paths relative to the folder in which
@@ -33,8 +33,9 @@ import nbformat
 import pandas as pd
 from nbgrader.api import Gradebook
 
-from kit import build, demo, grade, report
-from kit.course import Course, copy_course, nbgrader_meta
+from kit.commands import build, grade
+from kit.course import Course, copy_course, demo, nbgrader_meta
+from kit.engine import report
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "logistic_regression"
@@ -723,7 +724,8 @@ def demo_scores(course):
     """``{student: {problem: score}}`` the demo submissions must get."""
     points = max_points(course)
     module = demo.load_variants(course, ASSIGNMENT)
-    wrong = {s: {v.split("__")[0] for v in names} for s, names in module.DEMO.items()}
+    wrong = {s: {demo.parse_variant_name(v).function for v in names}
+             for s, names in module.demo.items()}
     wrong["reference"] = set()
     expected = {s: {p: 0 if p in w else m for p, m in points.items()}
                 for s, w in wrong.items()}
@@ -790,7 +792,8 @@ def processes(marker=None, cwd_under=None):
 
 @dataclass
 class Graded:
-    """A course of demo, faulty and cheating submissions after ``kit.grade.run``."""
+    """A course of demo, faulty and cheating submissions, graded
+    (``kit.commands.grade.run``)."""
 
     course: Course
     scores: pd.DataFrame

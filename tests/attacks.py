@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from kit import demo
+from kit.course import demo
 
 ASSIGNMENTS = ("logistic_regression", "gradient_checker", "softmax_mlp", "fgsm",
                "fisher_information", "dataset_distillation")

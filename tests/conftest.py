@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kit import build, demo, grade
-from kit.course import Course, copy_course, tool_env
+from kit.commands import build, grade
+from kit.course import Course, copy_course, demo, tool_env
 
 REPO = Path(__file__).resolve().parents[1]
 # Scratch courses grade into their own SQLite gradebook even where the shell names a

@@ -5,8 +5,8 @@ import shutil
 import nbformat
 import pytest
 
-from kit import autograde, demo, report
-from kit.course import Course, nbgrader_meta
+from kit.course import Course, demo, nbgrader_meta
+from kit.engine import report, staging
 
 
 def auto_scores(scores, students):
@@ -55,7 +55,7 @@ def write(course, student, nb_or_text, name="logistic_regression.ipynb"):
 
 
 def staged(course, student):
-    path = (course.root / autograde.STAGED / student / "logistic_regression"
+    path = (course.root / staging.STAGED / student / "logistic_regression"
             / "logistic_regression.ipynb")
     return nbformat.read(path, as_version=4) if path.exists() else None
 
@@ -70,7 +70,7 @@ def test_deleted_and_stripped_test_cells_are_put_back(staged_course):
     del nb.cells[ids(nb).index("test_sigmoid")]
     nb.cells[ids(nb).index("test_predict")].metadata.pop("nbgrader")
     write(course, "s", nb)
-    notes = autograde.stage(course, "logistic_regression", "s")
+    notes = staging.stage(course, "logistic_regression", "s")
     assert [i for i in ids(staged(course, "s")) if i] == [i for i in want if i]
     reasons = " ".join(reason for _, reason in notes)
     assert "test_sigmoid was deleted" in reasons and "test_predict" in reasons
@@ -84,7 +84,7 @@ def test_a_duplicated_test_cell_is_graded_once(staged_course):
     at = ids(nb).index("test_sigmoid")
     nb.cells.insert(at, nbformat.from_dict(dict(nb.cells[at])))
     write(course, "s", nb)
-    notes = autograde.stage(course, "logistic_regression", "s")
+    notes = staging.stage(course, "logistic_regression", "s")
     assert ids(staged(course, "s")).count("test_sigmoid") == 1
     assert any("test_sigmoid appears more than once" in r for _, r in notes)
 
@@ -92,14 +92,14 @@ def test_a_duplicated_test_cell_is_graded_once(staged_course):
 def test_broken_missing_and_extra_notebooks_are_named(staged_course):
     course, nb = staged_course
     write(course, "broken", '{"cells": [')
-    notes = autograde.stage(course, "logistic_regression", "broken")
+    notes = staging.stage(course, "logistic_regression", "broken")
     assert staged(course, "broken") is None
     assert notes == [("fault", notes[0][1])] and "not a valid notebook" in notes[0][1]
     write(course, "extra", nb)
     write(course, "extra", nb, name="scratch.ipynb")
     (course.submitted / "missing" / "logistic_regression").mkdir(parents=True)
-    extra = autograde.stage(course, "logistic_regression", "extra")
-    missing = autograde.stage(course, "logistic_regression", "missing")
+    extra = staging.stage(course, "logistic_regression", "extra")
+    missing = staging.stage(course, "logistic_regression", "missing")
     assert extra == [("fault", "scratch.ipynb is not a notebook of logistic_regression;"
                                " it was not graded")]
     assert missing == [("fault", "logistic_regression.ipynb is missing: it scores "

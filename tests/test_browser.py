@@ -21,8 +21,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kit import demo
-from kit.course import Course, copy_course, nbgrader_meta, tool_env
+from kit.course import Course, copy_course, demo, nbgrader_meta, tool_env
 
 ASSIGNMENT = "logistic_regression"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"

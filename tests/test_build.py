@@ -4,8 +4,8 @@ source/, and marked as generated?"""
 import nbformat
 import pytest
 
-from kit import build, demo
-from kit.course import Course, KitError, copy_course, read_text_notebook
+from kit.commands import build
+from kit.course import Course, KitError, copy_course, demo, read_text_notebook
 
 REBUILD = "out of date: run `make build` and commit the result"
 

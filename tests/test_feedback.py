@@ -7,9 +7,9 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from kit import report
 from kit.course import HIDDEN_REGION
-from kit.feedback import HIDDEN_NOTE, HideHiddenTests, public_source
+from kit.engine import report
+from kit.plugins.feedback import HIDDEN_NOTE, HideHiddenTests, public_source
 
 ASSIGNMENT = "logistic_regression"
 
@@ -135,7 +135,8 @@ def test_feedback_shows_the_failure_message_not_the_traceback(graded_one):
 
 @pytest.mark.parametrize("student", ["reference", "overflowing-sigmoid"])
 def test_feedback_keeps_the_plots(graded_one, student):
-    """As images of their SVG (kit/sanitize.py): a script in one could not run."""
+    """As images of their SVG (kit/plugins/sanitize.py): a script in one could not
+    run."""
     course, _ = graded_one
     page = feedback_page(course, student)
     assert page.count('src="data:image/svg+xml;base64,') >= 2

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from lib import fgsm
 from lib.data import load_mnist
-from lib.idx import read_idx
+from lib.softmax import read_idx
 
 MNIST_TEST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -2,7 +2,7 @@
 scores read back from the gradebook.
 
 The scratch course holds the demo submissions of submitted/ and, for every
-assignment, submissions built from tests/variants/: the k-th correct (or wrong)
+assignment, submissions built from variants/: the k-th correct (or wrong)
 variant of every graded function at once. Hidden tests check one function with the
 other graded functions replaced by references, so each problem is judged alone.
 """
@@ -13,8 +13,7 @@ import sys
 import pandas as pd
 import pytest
 
-from kit import demo
-from kit.course import copy_course, nbgrader_meta
+from kit.course import copy_course, demo, nbgrader_meta
 
 
 def points(scores, assignment, student):
@@ -28,10 +27,10 @@ def points(scores, assignment, student):
 def test_every_graded_function_has_two_right_and_three_wrong_variants(repo):
     for assignment in repo.assignments():
         module = demo.load_variants(repo, assignment)
-        assert module is not None, f"tests/variants/{assignment}.py is missing"
+        assert module is not None, f"variants/{assignment}.py is missing"
         for function in demo.answer_cell_ids(demo.source_notebook(repo, assignment)):
-            assert len(demo.variants_of(module, function, "correct")) >= 2, function
-            assert len(demo.variants_of(module, function, "wrong")) >= 3, function
+            assert len(module.names(function, "correct")) >= 2, function
+            assert len(module.names(function, "wrong")) >= 3, function
 
 
 def test_correct_variants_get_every_point(graded):
@@ -69,8 +68,8 @@ def test_demo_submissions_lose_exactly_the_points_of_their_mistakes(graded):
     course, scores, _ = graded
     for assignment in course.assignments():
         module = demo.load_variants(course, assignment)
-        expected_wrong = {s: {v.split("__")[0] for v in names}
-                          for s, names in module.DEMO.items()}
+        expected_wrong = {s: {demo.parse_variant_name(v).function for v in names}
+                          for s, names in module.demo.items()}
         expected_wrong["reference"] = set()
         for student, wrong in expected_wrong.items():
             for problem, (score, maximum) in points(scores, assignment,
@@ -117,7 +116,7 @@ def test_variant_plan_uses_each_variant_once(repo):
         used = [v for chosen in plan.values() for v in chosen.values()]
         assert len(used) == len(set(used))
         module = demo.load_variants(repo, assignment)
-        assert set(used) == {n for n in vars(module) if "__correct_" in n
+        assert set(used) == {n for n in module.functions if "__correct_" in n
                              or "__wrong_" in n}
 
 

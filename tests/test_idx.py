@@ -1,4 +1,4 @@
-"""Tests for lib.idx: reading and writing idx files."""
+"""Tests of the idx format: lib.idx.write_idx and lib.softmax.read_idx."""
 
 import gzip
 import re
@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.idx import read_idx, write_idx
+from lib.idx import write_idx
+from lib.softmax import read_idx
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/mnist"
 DTYPES = ["uint8", "int8", ">i2", "<i2", ">i4", "<i4", ">f4", "<f4", ">f8", "<f8"]

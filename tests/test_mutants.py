@@ -9,7 +9,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from kit import mutants
+from kit.commands import mutants
 from kit.course import copy_course
 
 

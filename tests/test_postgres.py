@@ -19,8 +19,8 @@ import pgserver
 import pytest
 from nbgrader.api import Gradebook
 
-from kit import build, demo, grade
-from kit.course import Course, copy_course, nbgrader_meta, tool_env
+from kit.commands import build, grade
+from kit.course import Course, copy_course, demo, nbgrader_meta, tool_env
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ["logistic_regression", "fisher_information"]
@@ -74,7 +74,7 @@ def expected_grades(course, assignment, student):
     the functions it gets wrong, the untouched release earns nothing. Written
     answers wait for manual grading (no score), blank ones are scored zero."""
     module = demo.load_variants(course, assignment)
-    wrong = {v.split("__")[0] for v in module.DEMO.get(student, [])}
+    wrong = {demo.parse_variant_name(v).function for v in module.demo.get(student, [])}
     expected = {}
     for cell in demo.source_notebook(course, assignment).cells:
         meta = nbgrader_meta(cell)
@@ -146,7 +146,7 @@ def test_two_autograde_processes_write_the_gradebook_at_once(pg, pg_built, tmp_p
     assignment = "logistic_regression"
     build.generate_release(course, assignment)  # registers it in the new database
     module = demo.load_variants(course, assignment)
-    students = ["reference", sorted(module.DEMO)[0]]
+    students = ["reference", sorted(module.demo)[0]]
     procs = [subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde",
                                assignment, "--student", student],
                               cwd=course.root, env=tool_env(), text=True,

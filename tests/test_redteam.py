@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from kit import autograde, grade, report
+from kit.commands import grade
+from kit.engine import autograde, report
 
 CHEAT_IDS = [c.student for c in adv.CHEATS]
 

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from kit import demo, grade, report
-from kit.course import Course, KitError
+from kit.commands import grade
+from kit.course import Course, KitError, demo
+from kit.engine import report
 
 ASSIGNMENT = "logistic_regression"
 
@@ -25,7 +26,8 @@ def test_failures_name_the_wrong_function_of_each_demo_submission(graded_one):
     assert mistakes
     for student, variants in mistakes.items():
         mine = failed[failed.student == student]
-        assert set(mine.problem) == {v.split("__")[0] for v in variants}, student
+        functions = {demo.parse_variant_name(v).function for v in variants}
+        assert set(mine.problem) == functions, student
         assert (mine.message.str.len() > 20).all()
     assert failed[failed.student == "reference"].empty
     untouched = failed[failed.student == "untouched"]

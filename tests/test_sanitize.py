@@ -2,10 +2,11 @@
 
 nbgrader's feedback and the formgrader's page of a submission are nbconvert HTML of
 the autograded notebook, unsanitized. The first tests here clean small hand-made
-notebooks (kit/sanitize.py); the last ones grade a right submission whose written
-answer and outputs hold script (tests/adversarial.py ``hostile_html``): under plain
-nbgrader that script is live in its feedback and formgrader page, under the kit it is
-only text, and the answers keep their points and the plots their place.
+notebooks (kit/plugins/sanitize.py); the last ones grade a right submission whose
+written answer and outputs hold script (tests/adversarial.py ``hostile_html``):
+under plain nbgrader that script is live in its feedback and formgrader page, under
+the kit it is only text, and the answers keep their points and the plots their
+place.
 """
 
 import base64
@@ -27,13 +28,14 @@ from nbformat.v4 import (
 )
 from traitlets.config import Config
 
-from kit import secure
-from kit.sanitize import (
+from kit.plugins import notes
+from kit.plugins.sanitize import (
     MAX_OUTPUT_CHARS,
     SanitizeOutputs,
     clean_markdown,
     clean_student_cells,
 )
+from kit.plugins.secure import OUTPUT_CHARS
 
 XSS = adv.XSS
 SVG_PLOT = ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
@@ -88,11 +90,15 @@ def display(data, output_type="display_data"):
     return new_output(output_type, data=data, **extra)
 
 
-def clean_outputs(outputs, name="cell"):
-    """A notebook of one code cell with a copy of ``outputs``, cleaned."""
+def clean_outputs(outputs, name="cell", notes_path=None):
+    """A notebook of one code cell with a copy of ``outputs``, cleaned; its grading
+    notes go to ``notes_path``."""
     nb = new_notebook(cells=[new_code_cell("x", outputs=copy.deepcopy(outputs),
                                            metadata={"nbgrader": {"grade_id": name}})])
-    nb, _ = SanitizeOutputs().preprocess(nb, {"nbgrader": {"notebook": "nb"}})
+    config = Config()
+    config.GradingNotes.path = str(notes_path or "")
+    nb, _ = SanitizeOutputs(config=config).preprocess(
+        nb, {"nbgrader": {"notebook": "nb"}})
     return nb
 
 
@@ -228,7 +234,7 @@ def test_stream_output_is_cut_to_its_limit_and_stderr_is_kept():
         new_output("error", ename="ValueError", evalue="v" * 50_000, traceback=[]),
     ]).cells[0]
     stdout, stderr, error = cells.outputs
-    kept = secure.OUTPUT_CHARS
+    kept = OUTPUT_CHARS
     assert stdout.text.startswith("x" * kept) and stdout.text.count("x") == kept
     assert stdout.text.splitlines()[-1] == (
         f"[output cut here: 50,001 characters in all, only the first {kept:,} kept]")
@@ -238,18 +244,18 @@ def test_stream_output_is_cut_to_its_limit_and_stderr_is_kept():
     assert len(error.evalue) < kept + 100
 
 
-def test_an_output_too_large_is_replaced_and_flagged():
-    secure.NOTES.clear()
+def test_an_output_too_large_is_replaced_and_flagged(tmp_path):
     big = "<b>x</b>" * (MAX_OUTPUT_CHARS // 8 + 1)
     cells = clean_outputs([display({"text/html": big}, "execute_result"),
-                           display({"image/png": PNG})], name="plots").cells[0]
+                           display({"image/png": PNG})], name="plots",
+                          notes_path=tmp_path / "notes").cells[0]
     assert cells.outputs[0].output_type == "execute_result"
     assert list(cells.outputs[0].data) == ["text/plain"]
     assert "output removed: 3 MB" in cells.outputs[0].data["text/plain"]
     assert cells.outputs[1].data["image/png"] == PNG
-    assert secure.NOTES == [("fault", "nb: cell plots displayed an output of 3 MB; "
-                                      "it was removed (at most 3 MB are kept)")]
-    secure.NOTES.clear()
+    assert notes.read(tmp_path / "notes") == [
+        ("fault", "nb: cell plots displayed an output of 3 MB; it was removed (at most "
+                  "3 MB are kept)")]
 
 
 # --- graded: plain nbgrader against the kit

@@ -3,7 +3,7 @@
 The oracles are SciPy's ``softmax`` and ``logsumexp``, scikit-learn's ``log_loss`` and
 ``LogisticRegression``, autograd's gradients of losses written here with
 ``autograd.numpy``, central finite differences in float64, SGD loops written here,
-``lib.idx.read_idx`` for the idx files, and the real MNIST and Fashion-MNIST files
+``lib.softmax.read_idx`` for the idx files, and the real MNIST and Fashion-MNIST files
 where they are installed. Every assertion states its tolerance.
 """
 
@@ -25,7 +25,8 @@ from sklearn.metrics import log_loss
 
 from lib import softmax as sm
 from lib.data import load_mnist, load_mnist_dir, load_mnist_sample
-from lib.idx import read_idx, write_idx
+from lib.idx import write_idx
+from lib.softmax import read_idx
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/mnist"
 # Where Debian's dataset-fashion-mnist package installs the Fashion-MNIST files.

@@ -7,9 +7,14 @@ import textwrap
 import nbformat
 from nbclient import NotebookClient
 
-from kit import demo
-from kit.course import HIDDEN_REGION, SOLUTION_REGION, graded_function_names
-from kit.studentlib import graded_names, strip_functions, withheld_names
+from kit.course import (
+    HIDDEN_REGION,
+    SOLUTION_REGION,
+    demo,
+    graded_function_names,
+    studentlib,
+)
+from kit.course.studentlib import graded_names, strip_functions
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -57,13 +62,13 @@ def test_release_notebooks_hold_no_line_of_a_solution_or_hidden_test(repo):
 def withheld_bodies(repo):
     """Distinctive lines of the bodies of withheld functions in lib/, less the
     lines that also stand in code students legitimately receive."""
-    names = set(graded_names(repo))
+    withheld = studentlib.withheld(repo)
     secret, public = set(), set()
     for path in (repo.root / "lib").glob("*.py"):
         text = path.read_text()
         lines = text.splitlines()
         tree = ast.parse(text)
-        hidden = names | withheld_names(tree)
+        hidden = withheld[path.stem]
         inside = set()
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name in hidden:
@@ -98,7 +103,7 @@ def test_student_library_withholds_every_graded_function(repo):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef):
                 stubs[node.name] = node
-    for name in names | {"read_idx"}:
+    for name in names | set().union(*studentlib.withheld(repo).values()):
         node = stubs.get(name)
         if node is None:  # graded in a notebook, with no reference in lib/
             continue
@@ -117,10 +122,39 @@ def test_student_library_keeps_everything_else(repo):
         assert (repo.release / "library" / "lib" / f"{module}.py").is_file()
 
 
+def test_the_student_runtime_ships_whole_and_the_references_are_stubbed(repo):
+    """The build follows from the layout: modules that define a graded function
+    withhold every public function but what the notebooks import; the others are
+    copied line for line."""
+    withheld = studentlib.withheld(repo)
+    assert {"checks", "data", "plots", "idx"} <= {m for m, n in withheld.items()
+                                                   if not n}
+    assert "read_idx" in withheld["softmax"] and "error_rate" not in withheld["softmax"]
+    assert "initial_theta" not in withheld["distillation"]
+    for module, names in withheld.items():
+        built = (repo.release / "library" / "lib" / f"{module}.py").read_text()
+        source = (repo.root / "lib" / f"{module}.py").read_text()
+        if not names:
+            assert built == studentlib.HEADER.format(name=f"{module}.py") + source
+        for name in names:
+            assert f"{name}() is withheld from the student library" in built, name
+    assert studentlib.runtime_modules(repo) == {
+        "lib", *(f"lib.{m}" for m, n in withheld.items() if not n and m != "__init__")}
+
+
+def test_the_student_library_depends_on_what_it_and_the_notebooks_import(repo):
+    deps = studentlib.dependencies(repo)
+    names = {d.split(">")[0].split("=")[0] for d in deps}
+    assert {"numpy", "scipy", "scikit-learn", "lets-plot", "autograd"} <= names
+    assert not names & {"nbgrader", "nbclient", "jupytext", "pytest", "ml-course-kit"}
+    assert "numpy>=2.0" in deps  # the kit's own bound
+    pyproject = (repo.release / "library" / "pyproject.toml").read_text()
+    assert all(f'"{d}"' in pyproject for d in deps)
+
+
 def test_strip_functions_keeps_signature_comments_and_other_code():
     text = textwrap.dedent('''\
         """Module."""
-        __withheld__ = ["hidden"]
 
         # a comment that stays
         def graded(a,
@@ -136,7 +170,7 @@ def test_strip_functions_keeps_signature_comments_and_other_code():
         def hidden():
             return 42
     ''')
-    out = strip_functions(text, {"graded"})
+    out = strip_functions(text, {"graded", "hidden"})
     assert "# a comment that stays" in out
     assert "def graded(a,\n           b=1):" in out
     assert "a + b" not in out and "return 42" not in out

@@ -16,20 +16,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kit import demo, report
 from kit.course import (
     HIDDEN_REGION,
     SOLUTION_REGION,
     copy_course,
+    demo,
     nbgrader_meta,
     read_text_notebook,
     tool_env,
 )
+from kit.engine import report
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "my_topic"
 FILES = [f"source/{NAME}/{NAME}.py", f"source/{NAME}/{NAME}.ipynb", f"lib/{NAME}.py",
-         f"tests/variants/{NAME}.py", f"tests/test_{NAME}.py"]
+         f"variants/{NAME}.py", f"tests/test_{NAME}.py"]
 
 
 def kit(course, *args):
@@ -126,9 +127,9 @@ def test_new_notebook_has_every_kind_of_cell(scratch):
 def test_new_template_variants_cover_the_graded_function(scratch):
     run_ok(scratch, "new", NAME)
     module = demo.load_variants(scratch, NAME)
-    assert len(demo.variants_of(module, "standardize", "correct")) >= 2
-    assert len(demo.variants_of(module, "standardize", "wrong")) >= 3
-    assert module.DEMO
+    assert len(module.names("standardize", "correct")) >= 2
+    assert len(module.names("standardize", "wrong")) >= 3
+    assert module.demo
 
 
 def test_new_reference_passes_its_own_tests(scratch):

@@ -3,55 +3,35 @@
 Hidden tests run in the grader's process, never in the student's kernel. In their
 namespace each graded function is a :class:`RemoteFunction`: calling it sends the
 arguments to the kernel (pickled: the kernel may read anything the grader sends), runs
-the student's function there through :mod:`kit.kernelside`, and decodes what comes
-back as plain data only (JSON and ``.npz`` loaded without pickles), so whatever the
-student's code does, the grader receives numbers, strings and containers of them and
-compares them with the reference itself.
+the student's function there through its agent (:mod:`kit.sandbox.kernel.agent`),
+and decodes what comes back as plain data only (JSON and ``.npz`` loaded without
+pickles), so whatever the student's code does, the grader receives numbers, strings
+and containers of them and compares them with the reference itself. The messages
+and files are those of :mod:`kit.sandbox.kernel.protocol`.
 """
 
 import builtins
 import contextlib
-import io
-import json
-import os
 import pickle
-import stat
 import time
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import zmq
 
-from kit import kernelside
-
-# Limits of what the grader reads of one reply of the kernel: the arrays' file (and
-# the bytes its arrays hold once read: members must be stored, not compressed), the
-# JSON tree, and the number of arrays. A reply over them is refused.
-MAX_REPLY_BYTES = 256 * 2**20
-MAX_JSON_BYTES = 16 * 2**20
-MAX_ARRAYS = 10_000
-# Limit of what the grader writes back into the kernel for one callback.
-MAX_CALLBACK_BYTES = 256 * 2**20
+from kit.sandbox.kernel import protocol
+from kit.sandbox.kernel.protocol import (
+    MAX_CALLBACK_BYTES,
+    RemoteObject,
+    ReplyRefused,
+    Tag,
+    decode,
+)
 
 
 class KernelGone(Exception):
     """The kernel died, or stopped answering; nothing more can be asked of it."""
-
-
-class ReplyRefused(Exception):
-    """A reply of the kernel broke the grader's limits or was not plain data."""
-
-
-class RemoteObject:
-    """A value of a type the grader does not read (a class of the student's, say)."""
-
-    def __init__(self, type_name):
-        self.type_name = type_name
-
-    def __repr__(self):
-        return f"<{self.type_name} object from the submission>"
 
 
 class RemoteError(Exception):
@@ -59,122 +39,12 @@ class RemoteError(Exception):
     or an error of the kernel's of no builtin type."""
 
 
-def decode(tree, arrays, resolve=None, depth=0):
-    """A value from the JSON tree written by :func:`kit.kernelside.save`;
-    ``resolve(kind, key)`` stands for functions ("cb": the grader's own, handed out
-    earlier; "kfn": a function in the kernel)."""
-    if depth > kernelside.MAX_DEPTH + 1 or not isinstance(tree, dict):
-        return RemoteObject("unreadable value")
-    kind, value = tree.get("t"), tree.get("v")
-    if kind in ("cb", "kfn"):
-        if resolve is None:
-            return RemoteObject("function")
-        return resolve(kind, str(tree.get("k")))
-    if kind == "none":
-        return None
-    if kind in ("nd", "np"):
-        arr = arrays.get(str(tree.get("k")))
-        if arr is None:
-            return RemoteObject("missing array")
-        return arr[()] if kind == "np" else arr
-    if kind == "bool":
-        return bool(value)
-    if kind == "int" and isinstance(value, str) and len(value) < 5000:
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "complex":
-        return complex(float(value[0]), float(value[1]))
-    if kind == "str":
-        return str(value)
-    if kind in ("tuple", "list") and isinstance(value, list):
-        items = [decode(v, arrays, resolve, depth + 1) for v in value]
-        return tuple(items) if kind == "tuple" else items
-    if kind == "set" and isinstance(value, list):
-        items = [decode(v, arrays, None, depth + 1) for v in value]
-        return {v for v in items if isinstance(v, (str, int, float, bool, tuple))}
-    if kind == "dict" and isinstance(value, list):
-        out = {}
-        for pair in value:
-            key = decode(pair[0], arrays, None, depth + 1)
-            if isinstance(key, (str, int, float, bool, tuple, type(None))):
-                out[key] = decode(pair[1], arrays, resolve, depth + 1)
-        return out
-    return RemoteObject("value the grader does not read")
-
-
-def read_regular(path, limit=MAX_REPLY_BYTES):
-    """The bytes of a regular file the kernel wrote, never following a link or
-    blocking on a pipe the student's code put in its place."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        raise KernelGone(f"the kernel did not write {Path(path).name}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ReplyRefused(f"{Path(path).name} is not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ReplyRefused(f"{Path(path).name} is larger than {limit >> 20} MB")
-    return data
-
-
-def read_npy(raw, name):
-    """An array from the bytes of one ``.npy`` member: numbers or strings only,
-    its size checked against its header before anything is allocated."""
-    f = io.BytesIO(raw)
-    try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    except (ValueError, SyntaxError, TypeError) as exc:
-        raise ReplyRefused(f"array {name} has no valid header") from exc
-    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufcUS":
-        raise ReplyRefused(f"array {name} is of type {dtype}, not numbers or text")
-    count = 1
-    for n in shape:
-        count *= n
-    data = raw[f.tell():]
-    if len(shape) > 32 or count * dtype.itemsize != len(data):
-        raise ReplyRefused(f"array {name} does not hold what its header says")
-    arr = np.frombuffer(data, dtype=dtype, count=count)
-    return arr.reshape(shape, order="F" if fortran else "C").copy()
-
-
-def read_npz(data):
-    """``{name: array}`` of an ``.npz`` file the kernel wrote (as ``np.savez``
-    does: members stored, never compressed, so nothing inflates in the grader)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = zf.infolist()
-            if len(members) > MAX_ARRAYS:
-                raise ReplyRefused(f"the reply has more than {MAX_ARRAYS} arrays")
-            arrays = {}
-            for info in members:
-                if info.compress_type != zipfile.ZIP_STORED:
-                    raise ReplyRefused("the reply's arrays are compressed")
-                raw = zf.open(info).read(len(data) + 1)
-                name = info.filename.removesuffix(".npy")
-                arrays[name] = read_npy(raw, name)
-            return arrays
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise ReplyRefused(f"the reply's arrays are unreadable ({type(exc).__name__})"
-                           ) from exc
-
-
 def load(base):
-    """Decode ``base``.json and ``base``.npz written by the kernel, within the
-    limits above; :class:`ReplyRefused` when they are broken."""
-    text = read_regular(f"{base}.json", MAX_JSON_BYTES)
+    """:func:`protocol.load`, a missing reply meaning the kernel is gone."""
     try:
-        tree = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ReplyRefused(f"the reply is not valid JSON ({type(exc).__name__})"
-                           ) from exc
-    return tree, read_npz(read_regular(f"{base}.npz"))
+        return protocol.load(base)
+    except protocol.ReplyMissing as exc:
+        raise KernelGone(str(exc)) from None
 
 
 def builtin_exception(names):
@@ -226,21 +96,22 @@ class Session:
     def _ping(self):
         """Check that the agent the kernel loaded at start-up answers."""
         try:
-            reply = decode(*load(self._request({"op": "ping"}, "reach the agent")))
+            reply = decode(*load(self._request({"op": protocol.PING},
+                                                 "reach the agent")))
         except ReplyRefused as exc:
             self.broken = f"the grader refused the agent's first reply ({exc})"
             raise KernelGone(self.broken) from None
-        if not (isinstance(reply, dict) and reply.get("value") == "ready"):
+        if not (isinstance(reply, dict) and reply.get("value") == protocol.READY):
             self.broken = "the grader's agent did not answer in the kernel"
             raise KernelGone(self.broken)
 
     def _request(self, order, what):
         self.count += 1
         name = f"r{self.count}"
-        (self.inbox / f"{name}.pkl").write_bytes(pickle.dumps(order))
-        self._execute(kernelside.REQUEST.format(
+        (self.inbox / protocol.order_file(name)).write_bytes(pickle.dumps(order))
+        self._execute(protocol.REQUEST.format(
             inbox=str(self.inbox), outbox=str(self.outbox), request=name), what)
-        return self.outbox / f"{name}.out"
+        return self.outbox / protocol.reply_base(name)
 
     def _execute(self, code, what):
         """Run ``code`` in the kernel, answering callbacks, until it replies."""
@@ -290,9 +161,9 @@ class Session:
 
     def _answer(self, msg):
         """Serve a callback the kernel asks for; ignore any other input request."""
-        parts = str(msg["content"].get("prompt", "")).split()
-        if len(parts) == 3 and parts[0] == "kit-callback" and "/" not in parts[2]:
-            self._callback(parts[1], parts[2])
+        prompt = protocol.parse_prompt(msg["content"].get("prompt", ""))
+        if prompt and prompt[0] == protocol.CALLBACK_PROMPT:
+            self._callback(*prompt[1:])
         else:
             self.client.input("")
 
@@ -300,7 +171,8 @@ class Session:
         """Hand the kernel, blocked in callback ``name``, its next instruction."""
         index = self._replies.get(name, 0)
         self._replies[name] = index + 1
-        (self.inbox / f"{name}.reply{index}").write_bytes(pickle.dumps(reply))
+        reply_file = self.inbox / protocol.callback_reply_file(name, index)
+        reply_file.write_bytes(pickle.dumps(reply))
         self.client.input("")
 
     def _callback(self, key, name):
@@ -331,7 +203,7 @@ class Session:
                                f"({type(exc).__name__})") from exc
 
     def _resolve(self, kind, key):
-        if kind == "cb":
+        if kind == Tag.CALLBACK:
             return self.callbacks.get(key, RemoteObject("function"))
         return KernelFunction(self, key)
 
@@ -346,9 +218,9 @@ class Session:
             "kwargs": {k: self._marker(v) for k, v in kwargs.items()}})
         while True:
             _, msg = self._next(shell=False)
-            parts = str(msg["content"].get("prompt", "")).split()
-            if len(parts) == 2 and parts[0] == "kit-result" and "/" not in parts[1]:
-                out = self._decode(self.outbox / parts[1], "a submission's result")
+            prompt = protocol.parse_prompt(msg["content"].get("prompt", ""))
+            if prompt and prompt[0] == protocol.RESULT_PROMPT:
+                out = self._decode(self.outbox / prompt[1], "a submission's result")
                 if not isinstance(out, dict):
                     raise ReplyRefused("the kernel's reply was unreadable")
                 if "raised" in out:
@@ -359,12 +231,12 @@ class Session:
     # -- what hidden tests use -------------------------------------------
     def _marker(self, value):
         if isinstance(value, RemoteFunction):
-            return (kernelside.OWN, value.__name__)
+            return (protocol.OWN_MARK, value.__name__)
         if callable(value) and not isinstance(value, (type, np.random.Generator)):
             self.keys += 1
             key = f"f{self.keys}"
             self.callbacks[key] = value
-            return (kernelside.CALLBACK, key)
+            return (protocol.CALLBACK_MARK, key)
         if isinstance(value, (list, tuple)) and any(callable(v) for v in value):
             return type(value)(self._marker(v) for v in value)
         return value
@@ -386,7 +258,7 @@ class Session:
         (None where an argument is not an array). Nothing of the grader's own is
         changed: the kernel works on copies of what it is sent."""
         with self._scope():
-            order = {"op": "call", "name": name,
+            order = {"op": protocol.CALL, "name": name,
                      "args": [self._marker(a) for a in args],
                      "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
             out = self._request(order, f"call {name}()")
@@ -412,14 +284,15 @@ class Session:
     def substitute(self, replacements):
         """Bind names in the kernel to the grader's functions for a while."""
         with self._scope():
-            order = {"op": "bind",
+            order = {"op": protocol.BIND,
                      "names": {k: self._marker(v) for k, v in replacements.items()}}
             self._request(order, "replace functions for a test")
             try:
                 yield
             finally:
                 if not self.broken:
-                    self._request({"op": "unbind"}, "restore functions after a test")
+                    self._request({"op": protocol.UNBIND},
+                                  "restore functions after a test")
 
 
 class RemoteFunction:

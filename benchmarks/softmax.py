@@ -2,9 +2,9 @@
 
 Examples
 --------
-    python -m kit bench-softmax
-    python -m kit bench-softmax --runs 5 --threads 1
-    python -m kit.bench_softmax                        # the same, as a module
+    python -m benchmarks softmax
+    python -m benchmarks softmax --runs 5 --threads 1
+    python -m benchmarks.softmax                        # the same, as a module
 
 On 60,000 x 784 random float32 data (seeded) with 10 classes and minibatches of 100,
 it times one epoch of ``lib.softmax.softmax_regression_epoch`` and one of
@@ -227,7 +227,7 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m kit.bench_softmax", description=__doc__,
+        prog="python -m benchmarks.softmax", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     main(parser.parse_args())

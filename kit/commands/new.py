@@ -10,7 +10,7 @@ writes four files from ``kit/templates/``, with the name filled in:
   kind of cell (setup, an answer cell, its public check and hidden test, a plot, a
   written answer, the public-check summary);
 - ``lib/<name>.py``: the reference the hidden test compares with;
-- ``tests/variants/<name>.py``: right and wrong answers the hidden test must tell
+- ``variants/<name>.py``: right and wrong answers the hidden test must tell
   apart, and the mistaken demo submission;
 - ``tests/test_<name>.py``: the reference checked against scikit-learn.
 
@@ -23,7 +23,7 @@ import keyword
 import re
 from pathlib import Path
 
-from kit import build
+from kit.commands import build
 from kit.course import KitError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -32,7 +32,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 FILES = {
     "source.py.tmpl": "source/{name}/{name}.py",
     "lib.py.tmpl": "lib/{name}.py",
-    "variants.py.tmpl": "tests/variants/{name}.py",
+    "variants.py.tmpl": "variants/{name}.py",
     "test.py.tmpl": "tests/test_{name}.py",
 }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SOLUTION_REGION = re.compile(
     r"^[ \t]*### BEGIN SOLUTION[ \t]*\n.*?^[ \t]*### END SOLUTION[ \t]*\n?",
@@ -24,10 +24,25 @@ HIDDEN_REGION = re.compile(
 )
 
 
+# What the kit and a course library agree on. The course library cannot import the
+# kit (students install it alone), so it spells the same names itself; lib/ does, in
+# lib.data and lib.checks, and tests/test_layout.py proves them equal.
+#: Environment variable set to "1" in every kernel the kit starts (grading mode).
+GRADING_VARIABLE = "KIT_GRADING"
+#: Global of the hidden tests' namespace holding the grader's hook that makes a
+#: substitution (``lib.checks.substituted``) in the student's kernel as well.
+SUBSTITUTE_HOOK = "__kit_substitute__"
+#: Method of a student function standing in the grader that returns, with its
+#: value, its array arguments as the call left them (``lib.checks.call``).
+CALL_HOOK = "kit_call"
+#: Class attribute of a check's exception type: "fault" or "cheat" flags the
+#: submission in the report when that check fails.
+FLAG_ATTRIBUTE = "kit_flag"
+
 # Set in every kernel the kit starts: notebooks run in grading mode (lib.data), and
 # BLAS uses one thread: faster on a loaded machine, and the same summation order on
 # every run, so a regrade reproduces every digit.
-GRADING_ENV = {"KIT_GRADING": "1", "OMP_NUM_THREADS": "1",
+GRADING_ENV = {GRADING_VARIABLE: "1", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -161,7 +176,7 @@ def copy_course(src, dst, submissions=True, assignments=None):
     """
     src, dst = Path(src), Path(dst)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    parts = ["lib", "tests/variants"] + (["submitted"] if submissions else [])
+    parts = ["lib", "variants"] + (["submitted"] if submissions else [])
     parts += [f"source/{a}" for a in assignments or Course(src).assignments()]
     for part in parts:
         if (src / part).is_dir():

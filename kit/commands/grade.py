@@ -9,8 +9,8 @@ Examples
     python -m kit grade --insecure   # plain nbgrader execution, for comparison
 
 Submissions are read from ``submitted/<student>/<assignment>/`` and graded in
-parallel (:mod:`kit.autograde`), each in a sandboxed kernel with hidden tests run
-outside it (:mod:`kit.secure`). Outputs (not committed): ``autograded/``,
+parallel (:mod:`kit.engine.autograde`), each in a sandboxed kernel with hidden tests run
+outside it (:mod:`kit.plugins.secure`). Outputs (not committed): ``autograded/``,
 ``feedback/``, the gradebook and ``reports/`` (``grades.csv``, nbgrader's export;
 ``scores.csv``, one row per problem; ``flags.csv``, the submissions that need a
 person's attention and why; ``report.html``, charts and tables). The command ends
@@ -22,8 +22,10 @@ import time
 
 import pandas as pd
 
-from kit import autograde, build, report, sandbox
+from kit.commands import build
 from kit.course import Course, KitError
+from kit.engine import autograde, report
+from kit.sandbox import bubblewrap
 
 # Exit status of `python -m kit grade` when some submission needs a person's look.
 ATTENTION = 3
@@ -49,7 +51,7 @@ def submissions(course):
 
 def grade(course, found, options, log=print, progress=False):
     """Grade every submission in ``found``; write and return the flags table."""
-    missing = options.secure and sandbox.available()
+    missing = options.secure and bubblewrap.available()
     if missing:
         raise KitError(f"secure grading needs a sandbox: {missing}.")
     start = time.perf_counter()
@@ -80,7 +82,8 @@ def export(course):
 
 def run(course=None, rebuild=False, log=print, progress=False, **options):
     """Grade submitted/, write feedback and reports/, print a summary; return the
-    per-problem scores. ``options`` are those of :class:`kit.autograde.Options`."""
+    per-problem scores. ``options`` are those of
+    :class:`kit.engine.autograde.Options`."""
     course = course or Course()
     found = submissions(course)
     if rebuild:

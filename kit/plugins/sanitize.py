@@ -8,7 +8,8 @@ with the instructor's Jupyter session: ``<script>``, ``<img onerror=...>``, a
 ``javascript:`` link, an ``application/javascript`` output, a widget. Cleaning the
 autograded notebook itself keeps both pages and any later export clean. Two steps:
 
-- :func:`clean_markdown`, run while staging (:func:`kit.autograde.stage`), on every
+- :func:`clean_markdown`, run while staging
+  (:func:`kit.engine.staging.stage_notebook`), on every
   markdown or raw cell whose source is not that of a cell of the release, that is
   everything a student wrote, written answers included. The markdown is rendered to
   HTML by nbconvert's own renderer, then cleaned by bleach (the sanitizer behind
@@ -19,7 +20,8 @@ autograded notebook itself keeps both pages and any later export clean. Two step
   raw cells go through bleach alone. The instructor's cells, identical to the
   release, are left alone.
 - :class:`SanitizeOutputs`, an autograde preprocessor run right after execution
-  (:func:`kit.autograde._config`), on the outputs of every code cell. Rich outputs
+  (:func:`kit.engine.autograde._config`), on the outputs of every code cell. Rich
+  outputs
   keep only what is safe to show: ``text/plain`` and ``text/latex`` (nbconvert
   escapes them), ``image/png`` and ``image/jpeg`` whose payload is base64,
   ``text/html`` and ``text/markdown`` through bleach; every other type
@@ -29,7 +31,8 @@ autograded notebook itself keeps both pages and any later export clean. Two step
   becomes an ``<img>`` whose source is that SVG in base64: a browser never runs a
   script of an SVG shown as an image, and base64 cannot close the attribute. It
   also bounds sizes, which nbgrader's ``LimitOutput`` counts in lines only: a cell
-  keeps at most :data:`kit.secure.OUTPUT_CHARS` characters of stream output and a
+  keeps at most :data:`kit.plugins.secure.OUTPUT_CHARS` characters of stream output
+  and a
   one-line note that the rest was cut; any other output larger than
   :data:`MAX_OUTPUT_CHARS` is replaced by a note, and flagged. Error outputs and
   stderr streams are shortened, never removed: they decide a test cell's score.
@@ -44,8 +47,9 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from traitlets import Bool
 
-from kit import secure
 from kit.course import nbgrader_meta
+from kit.plugins import notes
+from kit.plugins.secure import OUTPUT_CHARS
 
 # Formatting a written answer may use; anything else is shown as text.
 TAGS = frozenset({
@@ -184,7 +188,10 @@ class SanitizeOutputs(SanitizeHTML):
         self.notebook = resources.get("nbgrader", {}).get("notebook", "notebook")
         # Widget state is rendered by a widget manager the exported page loads.
         nb.metadata.pop("widgets", None)
-        return super().preprocess(nb, resources)
+        self.notes = []
+        nb, resources = super().preprocess(nb, resources)
+        notes.GradingNotes(config=self.config).write(self.notes)
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
@@ -197,7 +204,7 @@ class SanitizeOutputs(SanitizeHTML):
     def cut_streams(self, outputs):
         """At most OUTPUT_CHARS characters of stream text in one cell; a stream cut
         to nothing keeps the line saying so (stderr costs a test its points)."""
-        room = secure.OUTPUT_CHARS
+        room = OUTPUT_CHARS
         for output in outputs:
             if output.output_type == "stream":
                 text = output.text if isinstance(output.text, str) else "".join(
@@ -207,8 +214,8 @@ class SanitizeOutputs(SanitizeHTML):
 
     def clean_output(self, output, where):
         if output.output_type == "error":
-            output.evalue = cut(output.get("evalue", ""), secure.OUTPUT_CHARS)
-            output.traceback = [cut(line, secure.OUTPUT_CHARS)
+            output.evalue = cut(output.get("evalue", ""), OUTPUT_CHARS)
+            output.traceback = [cut(line, OUTPUT_CHARS)
                                 for line in output.get("traceback", [])]
             return output
         if "data" not in output:
@@ -218,7 +225,7 @@ class SanitizeOutputs(SanitizeHTML):
             reason = (f"{self.notebook}: cell {where} displayed an output of "
                       f"{size / 1e6:.0f} MB; it was removed (at most "
                       f"{MAX_OUTPUT_CHARS / 1e6:.0f} MB are kept)")
-            secure.note("fault", reason)
+            notes.add(self.notes, "fault", reason)
             return placeholder(output, f"[output removed: {size / 1e6:.0f} MB, more "
                                        "than the grader keeps]")
         output.data, dropped = clean_data(output.data)

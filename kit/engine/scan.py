@@ -11,9 +11,6 @@ import re
 
 from kit.course import nbgrader_meta
 
-# Modules of the course library students may import; the others hold references.
-STUDENT_MODULES = {"lib", "lib.checks", "lib.data", "lib.plots"}
-
 IPYTHON_HOOKS = {"input_transformers_cleanup", "input_transformers_post",
                  "ast_transformers", "showtraceback", "set_custom_exc", "events",
                  "register_magic_function", "run_cell", "run_cell_magic", "kernel",
@@ -62,8 +59,10 @@ def _imports(tree):
             yield node.module
 
 
-def findings(source):
-    """Reasons, in plain words, why this cell's code needs a person's attention."""
+def findings(source, runtime=frozenset({"lib"})):
+    """Reasons, in plain words, why this cell's code needs a person's attention;
+    ``runtime`` names the modules of the course library students may import (the
+    others hold references: :func:`kit.course.studentlib.runtime_modules`)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -80,7 +79,7 @@ def findings(source):
                     patched.add(alias.asname or alias.name.split(".")[0])
     for module in _imports(tree):
         top = module.split(".")[0]
-        if module.startswith("lib.") and module not in STUDENT_MODULES:
+        if module.startswith("lib.") and module not in runtime:
             found.append(f"imports {module} from the course library, whose graded "
                          "functions are withheld")
         if top in BACKGROUND:
@@ -123,7 +122,7 @@ def findings(source):
     return list(dict.fromkeys(found))
 
 
-def scan(nb):
+def scan(nb, runtime=frozenset({"lib"})):
     """``[(cell, reason)]`` for every finding in the student's cells of ``nb``."""
     return [(cell, reason) for cell, source in student_cells(nb)
-            for reason in findings(source)]
+            for reason in findings(source, runtime)]

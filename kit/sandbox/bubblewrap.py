@@ -8,8 +8,9 @@ own process namespace (every process it starts dies with it), and a limit on its
 address space. The course directory, source/, solutions/, the gradebook and the full
 ``lib`` are not in its file system at all.
 
-The kernel loads the grader's agent (:mod:`kit.kernelside`, mounted alone as
-``kit_agent``) when it starts, before any cell of the submission runs.
+The kernel loads the grader's agent (:mod:`kit.sandbox.kernel.agent`; the folder
+:mod:`kit.sandbox.kernel` is mounted alone as the package ``kit_agent``) when it
+starts, before any cell of the submission runs.
 
 The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
 ``ipc`` transport), since TCP cannot cross the network namespace.
@@ -24,13 +25,11 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from kit import kernelside
 from kit.course import GRADING_ENV, KitError
+from kit.sandbox import kernel
+from kit.sandbox.kernel import protocol
 
 BWRAP = "bwrap"
-# The name the grader's agent (kit/kernelside.py) has in the kernel, where the
-# kernel loads it as an IPython extension before any cell runs.
-AGENT = "kit_agent"
 
 
 def available():
@@ -73,7 +72,8 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
             cmd += ["--ro-bind", str(root), str(root)]
     inner_library, inner_agent = "/opt/kit/library", "/opt/kit/agent"
     cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
-            "--ro-bind", kernelside.__file__, f"{inner_agent}/{AGENT}.py",
+            "--ro-bind", str(Path(kernel.__file__).parent),
+            f"{inner_agent}/{protocol.PACKAGE}",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--tmpfs", "/dev/shm",
             "--bind", str(workdir), str(workdir)]
@@ -118,5 +118,6 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
-                f"--IPKernelApp.extensions={AGENT}", *(extra_arguments or [])]
+                f"--IPKernelApp.extensions={protocol.AGENT_MODULE}",
+                *(extra_arguments or [])]
         return command(argv, **self._sandbox)

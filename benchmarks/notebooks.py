@@ -1,10 +1,10 @@
-"""`python -m kit bench`: how long the notebooks and the main job take here.
+"""`python -m benchmarks notebooks`: how long the notebooks and the main job take here.
 
 Examples
 --------
-    python -m kit bench            # every assignment, 3 runs each
-    python -m kit bench --runs 5
-    python -m kit bench --notebooks-only
+    python -m benchmarks notebooks            # every assignment, 3 runs each
+    python -m benchmarks notebooks --runs 5
+    python -m benchmarks notebooks --notebooks-only
 
 Prints, for each assignment, the time to execute its source notebook from kernel
 start to the last cell (median of the runs, with min and max), and the time of the
@@ -19,7 +19,7 @@ import time
 
 import nbformat
 
-from kit import build, grade
+from kit.commands import build, grade
 from kit.course import copy_course
 
 # Targets from the course's requirements, in seconds: every notebook in grading

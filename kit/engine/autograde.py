@@ -1,16 +1,15 @@
 """Grading at class scale: nbgrader's autograde, one worker process per core.
 
-Each submission is one job: a worker copies it to a staging folder (the submitted
-folder itself is never changed), repairs what would stop or mislead nbgrader (a
-notebook that is not valid JSON, deleted or duplicated test cells, nbgrader metadata
-that differs from the release, an extra notebook), reads the student's code for
-cheating (:mod:`kit.scan`), cleans the markdown the student wrote
-(:mod:`kit.sanitize`), then runs nbgrader's own ``Autograde`` and
+Each submission is one job: a worker stages it (:mod:`kit.engine.staging`: a
+repaired copy, the submitted folder itself is never changed, read for cheating and
+with the student's markdown cleaned), then runs nbgrader's own ``Autograde`` and
 ``GenerateFeedback`` for that student, in process, against the course's gradebook.
-With ``secure=True`` (the default) nbgrader's ``Execute`` preprocessor is replaced by
-:class:`kit.secure.SecureExecute`: the student's code runs in a sandboxed kernel and
-hidden tests run in the worker. In both modes the outputs are cleaned and bounded
-right after execution (:class:`kit.sanitize.SanitizeOutputs`).
+nbgrader runs its default autograde preprocessors; with ``secure=True`` (the
+default) :class:`kit.plugins.secure.SecureExecute` takes the place of ``Execute``:
+the student's code runs in a sandboxed kernel and hidden tests run in the worker. In
+both modes the outputs are cleaned and bounded right after execution
+(:class:`kit.plugins.sanitize.SanitizeOutputs`). The plugins report what went wrong
+through a notes file per job (:mod:`kit.plugins.notes`).
 
 A job that fails cannot stop the others: its faults are returned as notes, and the
 batch goes on. Notes become ``reports/flags.csv``. Each job runs in a process of its
@@ -21,7 +20,6 @@ dies all the same has its unfinished jobs graded again by a new pool.
 """
 
 import contextlib
-import copy
 import ctypes
 import multiprocessing
 import os
@@ -38,15 +36,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from tqdm import tqdm
 
-from kit import sanitize, scan, secure
-from kit.course import Course, KitError, nbgrader_meta, tool_env
+from kit.course import Course, KitError, studentlib, tool_env
+from kit.engine import staging
+from kit.plugins import notes as grading_notes
+from kit.plugins import sanitize, secure
 
-STAGED = ".kit/staged"
 # Each job writes its process id here while it runs (for operators and tests).
 JOBS = ".kit/jobs"
+# The grading notes of each job's nbgrader plugins (kit/plugins/notes.py).
+NOTES = ".kit/notes"
 # Seconds a job may take past its submission's budget (feedback, gradebook rows)
 # before its process is killed; rounds of regrading after a worker dies.
 GRACE = 120
@@ -79,188 +79,30 @@ class Result:
     seconds: float = 0.0
 
 
-def _release_notebooks(course, assignment):
-    return {p.name: p for p in sorted((course.release / assignment).glob("*.ipynb"))}
-
-
-# The nbgrader metadata that makes a cell count in grading, and with its recorded
-# type what decides how it is graded. The rest (checksum, schema_version) is put
-# back from the release without a note.
-GRADING_MARKS = ("grade", "grade_id", "locked", "points", "solution", "task")
-GRADING_KEYS = ("cell_type", *GRADING_MARKS)
-
-
-def _where(cell, index):
-    meta = cell.metadata.get("nbgrader")
-    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-    return grade_id or f"number {index + 1}"
-
-
-def _drop_foreign_metadata(nb, release, name, note):
-    """Unmark the cells whose nbgrader metadata names no cell of the release."""
-    for i, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("nbgrader")
-        if meta is None or (isinstance(meta, dict) and meta.get("grade_id") in release):
-            continue
-        if not isinstance(meta, dict) or any(meta.get(k) for k in GRADING_MARKS):
-            note("fault", f"{name}: cell {_where(cell, i)} has grading metadata but is "
-                          "not a cell of the release; the metadata was removed")
-        cell.metadata.pop("nbgrader")
-
-
-def _unmark_duplicates(nb, name, note):
-    seen, ids = set(), set()
-    for i, cell in enumerate(nb.cells):
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id and grade_id in seen:
-            note("fault", f"{name}: cell {grade_id} appears more than once; "
-                          "only the first copy was graded")
-            cell.metadata.pop("nbgrader", None)
-        elif grade_id:
-            seen.add(grade_id)
-        if cell.get("id") in ids:
-            cell["id"] = f"copy-{i}"
-        ids.add(cell.get("id"))
-
-
-def _retype(cell, cell_type):
-    """Make ``cell`` a cell of ``cell_type``, source kept, as nbformat wants it."""
-    cell.cell_type = cell_type
-    if cell_type == "code":
-        cell.outputs, cell.execution_count = [], None
-        cell.pop("attachments", None)
-    else:
-        cell.pop("outputs", None)
-        cell.pop("execution_count", None)
-
-
-def _restore(cell, ref):
-    """Give ``cell`` the grading of its release cell ``ref``; return what differed."""
-    meta, ref_meta = nbgrader_meta(cell), nbgrader_meta(ref)
-    changed = []
-    if any(meta.get(k) != ref_meta.get(k) for k in GRADING_KEYS):
-        changed.append("its grading metadata was changed")
-    cell.metadata["nbgrader"] = copy.deepcopy(ref_meta)
-    if cell.cell_type != ref.cell_type:
-        changed.append(f"it was made a {cell.cell_type} cell")
-        _retype(cell, ref.cell_type)
-    if ref_meta.get("locked") and cell.source != ref.source:
-        changed.append("its read-only source was edited")
-        cell.source = ref.source
-    return changed
-
-
-def _put_back_missing(nb, release_nb, name, note):
-    position = 0
-    for ref in release_nb.cells:
-        meta = nbgrader_meta(ref)
-        grade_id = meta.get("grade_id")
-        if not grade_id:
-            continue
-        found = [i for i, c in enumerate(nb.cells)
-                 if nbgrader_meta(c).get("grade_id") == grade_id]
-        if found:
-            position = found[0] + 1
-        elif meta.get("grade") or meta.get("locked"):
-            if meta.get("grade") and ref.cell_type == "code":
-                note("fault", f"{name}: test cell {grade_id} was deleted or lost its "
-                              "metadata; it was put back and graded")
-            restored = copy.deepcopy(ref)
-            restored["id"] = f"{grade_id}-restored"
-            nb.cells.insert(position, restored)
-            position += 1
-
-
-def _repair(nb, release_nb, name, note):
-    """Make the grading of ``nb`` that of its release notebook ``release_nb``.
-
-    Grading metadata naming no release cell is removed; of cells named twice, only
-    the first stays graded; a cell named like a release cell takes that cell's
-    nbgrader metadata and type, and its source if it is read-only; graded and
-    read-only cells that are missing are put back. Each repair is noted: one slip
-    costs at most the cell it touched, never the notebook.
-    """
-    release = {nbgrader_meta(c)["grade_id"]: c for c in release_nb.cells
-               if nbgrader_meta(c).get("grade_id")}
-    _drop_foreign_metadata(nb, release, name, note)
-    _unmark_duplicates(nb, name, note)
-    for cell in nb.cells:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        changed = _restore(cell, release[grade_id]) if grade_id else []
-        if changed:
-            note("fault", f"{name}: cell {grade_id}: {' and '.join(changed)}; it was "
-                          "restored from the release")
-    _put_back_missing(nb, release_nb, name, note)
-
-
-def stage(course, assignment, student):
-    """Copy a submission to the staging folder, repaired; return its notes."""
-    notes = []
-
-    def note(kind, reason):
-        secure.note(kind, reason, notes)
-
-    src = course.submitted / student / assignment
-    dst = course.root / STAGED / student / assignment
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst, symlinks=True)
-    for link in [p for p in dst.rglob("*") if p.is_symlink()]:
-        link.unlink()
-        note("fault", f"the symbolic link {link.relative_to(dst)} was removed")
-    expected = _release_notebooks(course, assignment)
-    for path in sorted(dst.glob("*.ipynb")):
-        if path.name not in expected:
-            note("fault", f"{path.name} is not a notebook of {assignment}; it was not "
-                          "graded")
-            path.unlink()
-    for name, release_path in expected.items():
-        path = dst / name
-        if not path.exists():
-            note("fault", f"{name} is missing: it scores zero")
-            continue
-        try:
-            nb = nbformat.read(path, as_version=4)
-            nbformat.validate(nb)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file
-            first = str(exc).strip().splitlines()[0][:150] if str(exc).strip() else ""
-            note("fault", f"{name} is not a valid notebook ({type(exc).__name__}: "
-                          f"{first}); it scores zero")
-            path.unlink()
-            continue
-        release_nb = nbformat.read(release_path, as_version=4)
-        _repair(nb, release_nb, name, note)
-        for cell, reason in scan.scan(nb):
-            note("cheat", f"{name}, cell {cell}: {reason}")
-        sanitize.clean_student_cells(nb, release_nb)
-        nbformat.write(nb, path)
-    return notes
-
-
-def _config(course, options):
+def _config(course, options, notes_path):
+    """nbgrader's configuration for grading one submission: the course's own
+    ``nbgrader_config.py``, with nbgrader's default autograde preprocessors, in which
+    secure mode puts :class:`SecureExecute` in the place of ``Execute``; in both
+    modes :class:`SanitizeOutputs` cleans the outputs right after execution."""
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+    from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     cfg.CourseDirectory.root = str(course.root)
-    cfg.CourseDirectory.submitted_directory = STAGED
+    cfg.CourseDirectory.submitted_directory = staging.STAGED
     cfg.Execute.timeout = options.timeout
     cfg.SecureExecute.budget = options.budget
+    cfg.GradingNotes.path = str(notes_path)
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    execute = steps.index(Execute)
     if options.secure:
-        steps = [secure.SecureExecute, LimitOutput, SaveAutoGrades,
-                 AssignLatePenalties, CheckCellMetadata]
+        steps[execute] = secure.SecureExecute
         cfg.SecureExecute.library = str(course.release / "library")
         cfg.SecureExecute.memory_mb = options.memory_mb
-    else:
-        steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
     # Outputs are made harmless and small as soon as they exist: what is scored,
-    # saved and shown is the cleaned notebook (kit/sanitize.py).
-    steps.insert(1, sanitize.SanitizeOutputs)
+    # saved and shown is the cleaned notebook (kit/plugins/sanitize.py).
+    steps.insert(execute + 1, sanitize.SanitizeOutputs)
     cfg.Autograde.autograde_preprocessors = steps
     return cfg
 
@@ -358,10 +200,12 @@ def _grade(root, assignment, student, options):
 
     course = Course(Path(root))
     result = Result(assignment, student)
-    secure.NOTES.clear()
+    notes_path = course.root / NOTES / assignment / student
+    notes_path.parent.mkdir(parents=True, exist_ok=True)
+    notes_path.unlink(missing_ok=True)
     try:
-        result.notes += stage(course, assignment, student)
-        cfg = _config(course, options)
+        result.notes += staging.stage(course, assignment, student)
+        cfg = _config(course, options, notes_path)
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         graded = api.autograde(assignment, student, force=True, create=True)
         if not graded["success"]:
@@ -374,8 +218,9 @@ def _grade(root, assignment, student, options):
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
         result.notes.append(("fault", f"grading failed: {type(exc).__name__}: "
                                       f"{_last_line(str(exc))}"))
-    for kind, reason in secure.NOTES:
-        secure.note(kind, reason, result.notes)
+    for kind, reason in grading_notes.read(notes_path):
+        grading_notes.add(result.notes, kind, reason)
+    notes_path.unlink(missing_ok=True)
     return result
 
 
@@ -389,6 +234,8 @@ def _init_worker(root):
     # Hidden tests import the references of the course being graded, which may be
     # another course than the one installed in the environment.
     sys.path.insert(0, str(root))
+    # Which library modules students may import, read once for every job forked.
+    studentlib.runtime_modules(Course(Path(root)))
     # nbgrader's gradebook code triggers SQLAlchemy 2's cascade warnings on every new
     # submission; they say nothing about the submission, so keep them off the output.
     from sqlalchemy.exc import SAWarning
@@ -458,7 +305,7 @@ def grade_all(course, found, options=Options(), progress=False):
                 ("fault", f"the grading worker died {ROUNDS} times while grading "
                           "it; no grade was recorded")]))
             bar.update()
-    for folder in (STAGED, JOBS):
+    for folder in (staging.STAGED, JOBS, NOTES):
         shutil.rmtree(course.root / folder, ignore_errors=True)
     order = {job: i for i, job in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r.assignment, r.student)])

@@ -1,9 +1,9 @@
-"""`python -m kit bench-grading`: the kit's grading against plain nbgrader, same run.
+"""`python -m benchmarks grading`: the kit's grading against plain nbgrader, same run.
 
 Examples
 --------
-    python -m kit bench-grading                      # 40 submissions per assignment
-    python -m kit bench-grading --submissions 10 --assignments logistic_regression
+    python -m benchmarks grading                      # 40 submissions per assignment
+    python -m benchmarks grading --submissions 10 --assignments logistic_regression
 
 In a scratch copy of the course, ``--submissions`` copies of the demo submissions of
 each assignment are graded four ways, each from the same clean gradebook:
@@ -29,8 +29,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from kit import autograde, build, demo, grade
-from kit.course import Course, copy_course, tool_env
+from kit.commands import build, grade
+from kit.course import Course, copy_course, demo, tool_env
+from kit.engine import autograde, staging
 
 
 def make_submissions(course, assignments, count):
@@ -44,7 +45,7 @@ def make_submissions(course, assignments, count):
 
 def fresh(course, gradebook):
     """Put back the gradebook as built, with no grading outputs."""
-    for part in ("autograded", "feedback", autograde.STAGED):
+    for part in ("autograded", "feedback", staging.STAGED):
         shutil.rmtree(course.root / part, ignore_errors=True)
     shutil.copy2(gradebook, course.root / "gradebook.db")
 

@@ -41,8 +41,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kit import build, demo, grade, report
-from kit.course import KitError, copy_course
+from kit.commands import build, grade
+from kit.course import KitError, copy_course, demo
+from kit.engine import report
 
 # The percentage of countable mutants of each assignment that must lose points.
 GATE = 99

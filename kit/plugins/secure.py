@@ -1,18 +1,26 @@
 """Secure execution for nbgrader's autograde: verdicts where student code can't reach.
 
-:class:`SecureExecute` replaces nbgrader's ``Execute`` preprocessor (see
-:mod:`kit.autograde`). It runs every cell of a submission, except the hidden tests,
-in a kernel confined to a scratch copy of the submission (:mod:`kit.sandbox`); then it
-runs the hidden tests here, in the grader's process, with each graded function
-standing for the student's function in the kernel (:mod:`kit.remote`). The tests'
-source comes from the gradebook, never from the submitted notebook, and only test
-cells worth points run here: a cell a student adds or relabels runs in the kernel like
-any other.
+:class:`SecureExecute` takes the place of nbgrader's ``Execute`` preprocessor in
+nbgrader's own list (see :mod:`kit.engine.autograde`). It grades a notebook in two
+phases, in a kernel confined to a scratch copy of the submission
+(:mod:`kit.sandbox.bubblewrap`):
+
+1. the student's cells run in the kernel, in order; the hidden test cells are held
+   back (:meth:`SecureExecute._run_student_cells`);
+2. the hidden tests run here, in the grader's process, with each graded function
+   standing for the student's function in the kernel (:mod:`kit.sandbox.remote`,
+   :meth:`SecureExecute._run_hidden_tests`).
+
+The tests' source comes from the gradebook, never from the submitted notebook, and
+only test cells worth points run here: a cell a student adds or relabels runs in the
+kernel like any other. A cell that kills or hangs the kernel is left out and the
+notebook run again without it, up to :data:`MAX_RERUNS` times.
 
 Each hidden test cell gets the outputs nbgrader scores: nothing on success, an
 ``error`` output with a one-sentence message on failure, never text the student's
-code chose (:func:`_failure`). Faults (a dead kernel, a timeout, a refused reply, a
-spent time budget) are recorded in :data:`NOTES` for the grading report. The
+code chose (:func:`_failure`). What went wrong (a dead kernel, a timeout, a refused
+reply, a spent time budget) is the :class:`Outcome` of the run, which the
+preprocessor hands to the engine as grading notes (:mod:`kit.plugins.notes`). The
 submission's time budget (``budget``) bounds every cell's timeout and every remote
 call; once it is spent, nothing more runs.
 """
@@ -26,17 +34,20 @@ import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient
+from nbclient import NotebookClient
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Integer, Unicode
 
-from kit import remote
-from kit.course import nbgrader_meta
-from kit.sandbox import SandboxKernelManager
+from kit.course import FLAG_ATTRIBUTE, SUBSTITUTE_HOOK, nbgrader_meta
+from kit.plugins import notes
+from kit.sandbox import remote
+from kit.sandbox.bubblewrap import SandboxKernelManager
 
 # Reruns of a notebook whose cells kill or hang the kernel, one cell left out each.
 MAX_RERUNS = 3
@@ -44,15 +55,18 @@ MAX_RERUNS = 3
 # it comes in few lines (LimitOutput cuts by lines only).
 OUTPUT_CHARS = 10000
 
-# What went wrong while grading the current submission, in plain words; the engine
-# reads and clears it after each one (a worker grades one submission at a time).
-NOTES = []
 
+@dataclass
+class Outcome:
+    """What running one notebook securely found: grading notes ``(kind, reason)``
+    and the cells left out because they killed or hung the kernel."""
 
-def note(kind, reason, notes=NOTES):
-    """Add ``(kind, reason)`` to ``notes`` once."""
-    if (kind, reason) not in notes:
-        notes.append((kind, reason))
+    notes: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)   # {cell index: reason}
+    dead: tuple = None   # (cell index, reason) of this run's kernel death
+
+    def note(self, kind, reason):
+        notes.add(self.notes, kind, reason)
 
 
 def hidden_tests(resources):
@@ -94,27 +108,35 @@ class SecureExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        """Execute ``nb``; a cell that kills or hangs the kernel is left out and the
-        notebook run again without it, so the other cells keep what they earn."""
+        """Execute ``nb`` securely; its :class:`Outcome` becomes grading notes."""
+        nb, outcome = self.run_notebook(nb, resources, km)
+        notes.GradingNotes(config=self.config).write(outcome.notes)
+        return nb, self.resources
+
+    def run_notebook(self, nb, resources, km=None):
+        """``(executed notebook, Outcome)``. A cell that kills or hangs the kernel
+        is left out and the notebook run again without it, so the other cells keep
+        what they earn."""
         self._tests, self._imports = hidden_tests(resources)
         self._deadline = (time.monotonic() + self.budget if self.budget
                           else float("inf"))
-        original, skipped = copy.deepcopy(nb), {}
+        original, outcome = copy.deepcopy(nb), Outcome()
         for _ in range(MAX_RERUNS + 1):
             work = copy.deepcopy(original)
-            for index in skipped:
+            for index in outcome.skipped:
                 work.cells[index].source = ""
-            self._dead = None
-            nb, resources = self._run_once(work, resources, km)
-            if self._dead is None:
+            outcome.dead = None
+            nb = self._run_once(work, resources, km, outcome)
+            if outcome.dead is None:
                 break
-            skipped[self._dead[0]] = self._dead[1]
-        for index, reason in skipped.items():
+            outcome.skipped[outcome.dead[0]] = outcome.dead[1]
+        for index, reason in outcome.skipped.items():
             nb.cells[index].source = original.cells[index].source
             nb.cells[index].outputs = [error_output("KernelError", reason)]
-        return nb, resources
+        return nb, outcome
 
-    def _run_once(self, nb, resources, km):
+    def _run_once(self, nb, resources, km, outcome):
+        """One run of ``nb`` in a fresh sandboxed kernel: its two phases."""
         # The kernel works in a scratch copy of the submission's other files: the
         # autograded folder holds the notebook with its hidden tests restored.
         source = Path(resources["metadata"]["path"])
@@ -127,10 +149,25 @@ class SecureExecute(Execute):
                         ignore=shutil.ignore_patterns("*.ipynb", ".*"))
         for folder in (self._inbox, self._outbox, self._shared):
             folder.mkdir()
+        # As ExecutePreprocessor.preprocess does, with the cells in two phases.
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
         try:
-            return super().preprocess(nb, resources, km)
+            with self.setup_kernel():
+                info = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info["content"]["language_info"]
+                held = self._run_student_cells(outcome)
+                if held is not None and not self._out_of_time(outcome):
+                    try:
+                        self._run_hidden_tests(held, outcome)
+                    except Exception as exc:  # noqa: BLE001 - never full marks by accident
+                        outcome.note("fault", f"the grader failed on this submission "
+                                              f"({type(exc).__name__}: {exc})")
+            self.set_widgets_metadata()
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
+        return self.nb
 
     def create_kernel_manager(self):
         self.km = SandboxKernelManager(self._workdir, self.library,
@@ -152,37 +189,34 @@ class SecureExecute(Execute):
             return timeout
         return max(1, int(min(timeout or left, left)))
 
-    def _out_of_time(self):
+    def _out_of_time(self, outcome):
         """Whether the submission's time budget is spent (noted once if so)."""
         if time.monotonic() < self._deadline:
             return False
-        note("fault", f"the submission ran longer than its time budget of "
-                      f"{self.budget} s; the cells and tests left were not run")
+        outcome.note("fault", f"the submission ran longer than its time budget of "
+                              f"{self.budget} s; the cells and tests left were not run")
         return True
 
-    def preprocess_cell(self, cell, resources, index):
-        """Run a cell in the kernel, or keep a hidden test for the end."""
-        if index == 0:
-            self._later, self._alive = [], True
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if cell.cell_type == "code" and grade_id in self._tests:
-            # Until it has run and passed, a hidden test scores zero: nbgrader gives
-            # full marks to a test cell without an error.
-            cell.outputs = [error_output("KernelError", "not run: the kernel had "
-                                         "died or stopped responding")]
-            self._later.append(cell)
-        elif self._alive and cell.cell_type == "code":
-            self._alive = not self._out_of_time() and self._run_in_kernel(cell, index)
-        if (index == len(self.nb.cells) - 1 and self._alive and not self._dead
-                and not self._out_of_time()):
-            try:
-                self._run_hidden_tests(self._later)
-            except Exception as exc:  # noqa: BLE001 - never full marks by accident
-                note("fault", f"the grader failed on this submission "
-                              f"({type(exc).__name__}: {exc})")
-        return cell, self.resources
+    def _run_student_cells(self, outcome):
+        """Phase 1: every code cell but the hidden tests, in the kernel, in order.
+        Return the hidden test cells held back, or None when the kernel died or
+        the budget ran out (the tests then keep the zero they are given here)."""
+        held, alive = [], True
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if nbgrader_meta(cell).get("grade_id") in self._tests:
+                # Until it has run and passed, a hidden test scores zero: nbgrader
+                # gives full marks to a test cell without an error.
+                cell.outputs = [error_output("KernelError", "not run: the kernel had "
+                                             "died or stopped responding")]
+                held.append(cell)
+            elif alive:
+                alive = (not self._out_of_time(outcome)
+                         and self._run_in_kernel(cell, index, outcome))
+        return held if alive else None
 
-    def _run_in_kernel(self, cell, index):
+    def _run_in_kernel(self, cell, index, outcome):
         """Run one cell in the sandbox; False once the kernel is gone."""
         where = nbgrader_meta(cell).get("grade_id", f"number {index + 1}")
         reason = (f"the kernel died while running cell {where} (the code exited, "
@@ -199,27 +233,28 @@ class SecureExecute(Execute):
         else:
             dead = not self._kernel_alive()
         if dead:
-            note("fault", reason)
-            self._dead = (index, reason)
+            outcome.note("fault", reason)
+            outcome.dead = (index, reason)
             return False
         errors = {o.get("ename") for o in cell.get("outputs", [])
                   if o.get("output_type") == "error"}
         if "CellTimeoutError" in errors:
-            note("fault", f"cell {where} ran longer than {self.timeout} s and was "
-                          "stopped")
+            outcome.note("fault", f"cell {where} ran longer than {self.timeout} s and "
+                                  "was stopped")
         if "MemoryError" in errors:
-            note("fault", f"cell {where} ran out of memory: it hit the memory limit "
-                          f"of {self.memory_mb} MB")
+            outcome.note("fault", f"cell {where} ran out of memory: it hit the memory "
+                                  f"limit of {self.memory_mb} MB")
         text = "".join(o.get("text", "") for o in cell.get("outputs", [])
                        if o.get("output_type") == "stream")
         max_lines = LimitOutput(config=self.config).max_lines
         if len(text) > OUTPUT_CHARS or text.count("\n") > max_lines >= 0:
-            note("fault", f"cell {where} printed {text.count(chr(10)) + 1} lines "
-                          f"({len(text):,} characters) of output; only the start of "
-                          "its output was kept")
+            outcome.note("fault", f"cell {where} printed {text.count(chr(10)) + 1} "
+                                  f"lines ({len(text):,} characters) of output; only "
+                                  "the start of its output was kept")
         return True
 
-    def _run_hidden_tests(self, cells):
+    def _run_hidden_tests(self, cells, outcome):
+        """Phase 2: the hidden tests, here, calling into the kernel."""
         if not cells:
             return
         kc = BlockingKernelClient()
@@ -231,16 +266,16 @@ class SecureExecute(Execute):
                                      self._kernel_alive, timeout=self.timeout or 120,
                                      deadline=self._deadline)
             namespace = {"__name__": "__main__", "__builtins__": builtins,
-                         "__kit_substitute__": session.substitute}
+                         SUBSTITUTE_HOOK: session.substitute}
             exec(compile(self._imports, "<notebook imports>", "exec"), namespace)  # noqa: S102
             tempfile.tempdir = str(self._shared)
             for cell in cells:
                 grade_id = nbgrader_meta(cell)["grade_id"]
                 cell.outputs = run_test(self._tests[grade_id], grade_id, namespace,
-                                        session)
+                                        session, outcome)
                 cell.execution_count = None
         except remote.KernelGone as exc:  # the agent could not be set up
-            note("fault", f"the hidden tests could not run: {exc}")
+            outcome.note("fault", f"the hidden tests could not run: {exc}")
             for cell in cells:
                 cell.outputs = [error_output("KernelError", str(exc))]
             return
@@ -248,7 +283,7 @@ class SecureExecute(Execute):
             tempfile.tempdir = saved_tempdir
             kc.stop_channels()
         if session.broken:
-            note("fault", session.broken)
+            outcome.note("fault", session.broken)
 
 
 def _free_names(code):
@@ -259,13 +294,14 @@ def _free_names(code):
     return names
 
 
-def _failure(exc, grade_id):
+def _failure(exc, grade_id, outcome):
     """The error output of a hidden test that failed on ``exc``, noting what the
     report must show; never text the student's code chose."""
     if isinstance(exc, remote.KernelGone):
         return error_output("KernelError", str(exc))
     if isinstance(exc, remote.ReplyRefused):
-        note("fault", f"{grade_id}: the grader refused a reply of the submission "
+        outcome.note("fault", f"{grade_id}: the grader refused a reply of the "
+                              "submission "
                       f"({exc}); the test failed")
         return error_output("ReplyRefused", "the grader refused what the submission "
                             "sent back (see the grading notes)")
@@ -273,15 +309,15 @@ def _failure(exc, grade_id):
     if summary:
         return error_output(type(exc).__name__, summary)
     if isinstance(exc, MemoryError):
-        note("fault", f"{grade_id}: the grader ran out of memory on what the "
+        outcome.note("fault", f"{grade_id}: the grader ran out of memory on what the "
                       "submission sent or asked for; the test failed")
         return error_output("MemoryError", "the grader ran out of memory on what the "
                             "submission sent or asked for")
     # A check's own failure (lib.checks) may flag the submission: the kind is a
     # class attribute of its exception type.
-    kind = getattr(type(exc), "kit_flag", None)
+    kind = getattr(type(exc), FLAG_ATTRIBUTE, None)
     if kind in ("fault", "cheat"):
-        note(kind, f"{grade_id}: {exc}")
+        outcome.note(kind, f"{grade_id}: {exc}")
     if isinstance(exc, AssertionError):
         return error_output(type(exc).__name__, str(exc))
     # Any other error is the test's own code stopping on a value the submission
@@ -290,7 +326,7 @@ def _failure(exc, grade_id):
                         f"submission returned ({type(exc).__name__})")
 
 
-def run_test(source, grade_id, namespace, session):
+def run_test(source, grade_id, namespace, session, outcome):
     """Run one hidden test cell here; return its outputs for nbgrader to score."""
     code = compile(source, f"<hidden test {grade_id}>", "exec")
     for name in _free_names(code):
@@ -304,7 +340,7 @@ def run_test(source, grade_id, namespace, session):
             exec(code, namespace)  # noqa: S102 - the course's own hidden test
             failure = None
         except Exception as exc:  # noqa: BLE001 - every failure scores zero
-            failure = _failure(exc, grade_id)
+            failure = _failure(exc, grade_id, outcome)
     if stdout.getvalue():
         outputs.append(NotebookNode(output_type="stream", name="stdout",
                                     text=stdout.getvalue()[-5000:]))

@@ -1,0 +1,155 @@
+"""The grader's agent inside a student's kernel (loaded there as an IPython extension).
+
+The kernel loads it at start-up (``--IPKernelApp.extensions=kit_agent.agent``),
+before any cell of the submission runs. It keeps its own state and looks nothing up
+in the student's namespace but the functions the grader asks for: the grader's
+requests are one line of code (:data:`protocol.REQUEST`) that reaches :class:`Agent`
+through ``object``'s subclasses, with no global name, so no global of the student's
+can shadow it and none is read, written or deleted.
+
+A request calls one of the student's functions on arguments the grader wrote to a
+file and writes back what came out: the result, the array arguments as the call left
+them (the grader judges in-place updates) and the categories of the warnings raised.
+Nothing here is trusted: the student's code can change any of it, so the grader
+decodes what comes back as bounded plain data and judges it itself. The files,
+prompts and encoding are those of :mod:`.protocol`.
+"""
+
+import builtins
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import protocol
+from .protocol import Tag
+
+_MISSING = object()
+# Functions of the kernel's passed to the grader during the current request.
+EXPORTED = {}
+
+
+def export(function):
+    """The tag and key under which ``function`` is sent to the grader."""
+    key = getattr(function, "_kit_key", None)
+    if key is not None:  # one of the grader's own functions, coming back
+        return Tag.CALLBACK, key
+    key = f"k{len(EXPORTED)}"
+    EXPORTED[key] = function
+    return Tag.KERNEL_FUNCTION, key
+
+
+def save(base, data):
+    protocol.save(base, data, export)
+
+
+def _raised(exc):
+    return {"raised": True, "mro": [c.__name__[:100] for c in type(exc).__mro__][:50],
+            "message": str(exc)[:protocol.MAX_STR]}
+
+
+class _Stubs:
+    """Turns markers in the grader's arguments into callables in the kernel."""
+
+    def __init__(self, inbox, outbox, namespace):
+        self.inbox, self.outbox = inbox, outbox
+        self.namespace, self.count = namespace, 0
+
+    def resolve(self, value):
+        found = protocol.marker(value)
+        if found and found[0] == protocol.CALLBACK_MARK:
+            return self.stub(found[1])
+        if found:
+            return self.namespace[found[1]]
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def stub(self, key):
+        def call_grader(*args, **kwargs):
+            self.count += 1
+            name = protocol.callback_name(key, self.count)
+            save(self.outbox / name, [list(args), kwargs])
+            prompt, index = protocol.callback_prompt(key, name), 0
+            while True:
+                builtins.input(prompt)
+                reply_file = self.inbox / protocol.callback_reply_file(name, index)
+                reply = pickle.loads(reply_file.read_bytes())
+                index += 1
+                if "call" not in reply:
+                    break
+                # The grader's function calls back one of ours before it returns.
+                try:
+                    out = {"value": EXPORTED[reply["call"]](
+                        *self.resolve(reply["args"]), **self.resolve(reply["kwargs"]))}
+                except BaseException as exc:  # noqa: BLE001 - the grader judges
+                    out = _raised(exc)
+                result = protocol.result_name(name, index)
+                save(self.outbox / result, out)
+                prompt = protocol.result_prompt(result)
+            if "raised" in reply:
+                kind = getattr(builtins, reply["raised"], RuntimeError)
+                raise kind(reply["message"])
+            return self.resolve(reply["value"])
+        call_grader.__name__ = call_grader.__qualname__ = str(key)
+        call_grader._kit_key = key
+        return call_grader
+
+
+class Agent:
+    """Serves the grader's requests; its state is its own, never a global."""
+
+    namespace = None  # the student's namespace, set when the extension loads
+    saved = []  # names replaced by "bind", to put back on "unbind"
+
+    @classmethod
+    def serve(cls, inbox, outbox, request):
+        """Run one order of the grader, read from the inbox; write its outcome to
+        the outbox."""
+        inbox, outbox = Path(inbox), Path(outbox)
+        order = pickle.loads((inbox / protocol.order_file(request)).read_bytes())
+        namespace = cls.namespace
+        stubs = _Stubs(inbox, outbox, namespace)
+        if order["op"] == protocol.PING:
+            reply = {"value": protocol.READY}
+        elif order["op"] == protocol.BIND:
+            cls.saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
+            namespace.update(stubs.resolve(order["names"]))
+            return
+        elif order["op"] == protocol.UNBIND:
+            for name, value in cls.saved.pop().items():
+                if value is _MISSING:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = value
+            return
+        else:
+            reply = _call(namespace, order, stubs)
+        save(outbox / protocol.reply_base(request), reply)
+
+
+def _call(namespace, order, stubs):
+    """Call the student's function of ``order``; what came out, as a reply."""
+    EXPORTED.clear()
+    args = stubs.resolve(order["args"])
+    kwargs = stubs.resolve(order["kwargs"])
+    reply = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            reply["value"] = namespace[order["name"]](*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - the grader judges every outcome
+            reply = _raised(exc)
+    reply["after"] = [a if isinstance(a, np.ndarray) else None for a in args]
+    reply["after_kwargs"] = {k: v for k, v in kwargs.items()
+                             if isinstance(v, np.ndarray)}
+    reply["warnings"] = [w.category.__name__[:100] for w in caught[:20]]
+    return reply
+
+
+def load_ipython_extension(ipython):
+    """Called by IPython when the kernel starts: serve requests in its namespace."""
+    Agent.namespace = ipython.user_ns

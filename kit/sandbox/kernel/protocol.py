@@ -1,0 +1,355 @@
+"""The protocol between the grader and the agent in a student's kernel.
+
+Hidden tests run in the grader; the student's functions run in a sandboxed kernel.
+The grader asks the kernel's agent (:mod:`kit.sandbox.kernel.agent`) to call them,
+and the agent may call the grader back (a reference function or a function of the
+test handed to the student's code). This module is the whole of what the two sides
+share: the names of the files and prompts, the value tags, the limits, and the codec.
+Both sides import it: the grader as ``kit.sandbox.kernel.protocol``, the kernel as
+``kit_agent.protocol`` (the sandbox mounts this folder, alone, as the package
+:data:`PACKAGE`). It imports nothing of the kit's.
+
+Two folders in the kernel's scratch space carry the data, each written by one side
+only: the *inbox* (the grader writes, the kernel sees it read-only, so nothing in it
+can be a link the student's code planted) and the *outbox* (the kernel writes, the
+grader reads as untrusted). Control travels on the kernel's own channels: the grader
+sends an ``execute_request`` of one line, and the kernel asks for the grader's
+attention with an ``input_request`` whose prompt names what it wrote.
+
+====  =======================  ===============================  =====================
+step  who                      writes                           where
+====  =======================  ===============================  =====================
+1     grader                   an order, pickled: ``op`` one    ``inbox/rN.pkl``
+                               of :data:`PING`, :data:`CALL`,   (:func:`order_file`)
+                               :data:`BIND`, :data:`UNBIND`
+2     grader                   :data:`REQUEST` for ``rN``       execute_request
+3     kernel, during step 2    a callback's arguments,          ``outbox/cb-K-I``
+      (any number of times)    encoded; then the prompt         (:func:`callback_name`)
+                               ``kit-callback K cb-K-I``        input_request
+3a    grader                   its outcome, pickled:            ``inbox/cb-K-I.replyJ``
+                               ``value``, ``raised``, or a      input_reply
+                               ``call`` of a kernel function
+3b    kernel, after ``call``   that call's outcome, encoded;    ``outbox/cb-K-I-J``
+                               then ``kit-result cb-K-I-J``     input_request
+4     kernel                   the outcome of a :data:`PING`    ``outbox/rN.out``
+                               or :data:`CALL`, encoded         (:func:`reply_base`)
+5     kernel                   the end of the request           execute_reply
+====  =======================  ===============================  =====================
+
+*Encoded* means :func:`save`: a JSON tree of tagged values (:class:`Tag`) in
+``<base>.json`` and the arrays it refers to in ``<base>.npz`` (stored, never
+compressed). The grader reads it with :func:`load` and :func:`decode`: plain data
+only, never a pickle, within :data:`MAX_JSON_BYTES`, :data:`MAX_REPLY_BYTES` and
+:data:`MAX_ARRAYS`, or it raises :class:`ReplyRefused`. The grader pickles what it
+sends (the kernel may read anything the grader sends); functions in it are marker
+tuples (:data:`CALLBACK_MARK`, :data:`OWN_MARK`), so that the kernel unpickles them
+without importing anything of the grader's.
+"""
+
+import io
+import json
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+#: The package this folder is in the kernel, and the agent's module there.
+PACKAGE = "kit_agent"
+AGENT_MODULE = f"{PACKAGE}.agent"
+
+#: Orders of the grader (the ``op`` of an order).
+PING, CALL, BIND, UNBIND = "ping", "call", "bind", "unbind"
+#: What the agent answers a ping with.
+READY = "ready"
+
+#: The grader's request, one line: the agent reached through ``object``'s
+#: subclasses, with no global name the student's code could shadow or read.
+REQUEST = ("[c for c in ().__class__.__base__.__subclasses__() "
+           f"if c.__module__ == {AGENT_MODULE!r} and c.__name__ == 'Agent'][0]"
+           ".serve({inbox!r}, {outbox!r}, {request!r})")
+
+#: Prompts of the kernel's input requests.
+CALLBACK_PROMPT, RESULT_PROMPT = "kit-callback", "kit-result"
+
+#: Markers of functions in what the grader sends: a function of the grader's
+#: (served by a callback) or one of the student's own, by name.
+CALLBACK_MARK, OWN_MARK = "\0kit-callback", "\0kit-own"
+
+# Limits of what the grader reads of one reply of the kernel: the arrays' file (and
+# the bytes its arrays hold once read), the JSON tree, and the number of arrays.
+MAX_REPLY_BYTES = 256 * 2**20
+MAX_JSON_BYTES = 16 * 2**20
+MAX_ARRAYS = 10_000
+#: Limit of what the grader writes back into the kernel for one callback.
+MAX_CALLBACK_BYTES = 256 * 2**20
+#: Depth of nesting and length of strings the kernel encodes.
+MAX_DEPTH = 20
+MAX_STR = 10_000
+
+
+class Tag:
+    """The ``t`` of an encoded value; ``v`` holds its value, ``k`` a key."""
+
+    NONE, BOOL, INT, FLOAT, COMPLEX = "none", "bool", "int", "float", "complex"
+    STR = "str"
+    TUPLE, LIST, SET, DICT = "tuple", "list", "set", "dict"
+    ARRAY = "nd"            # an ndarray: ``k`` names it in the .npz
+    SCALAR = "np"           # a numpy scalar, saved as a 0-d array
+    CALLBACK = "cb"         # a function of the grader's, handed out earlier
+    KERNEL_FUNCTION = "kfn"  # a function in the kernel, callable during a callback
+    OPAQUE = "opaque"       # anything else: only its type name, never its content
+
+
+# -- names of files and prompts ----------------------------------------------
+
+def order_file(request):
+    """The inbox file of an order."""
+    return f"{request}.pkl"
+
+
+def reply_base(request):
+    """The outbox base name of an order's outcome."""
+    return f"{request}.out"
+
+
+def callback_name(key, count):
+    """The outbox base name of the arguments of the ``count``-th callback."""
+    return f"cb-{key}-{count}"
+
+
+def callback_reply_file(name, index):
+    """The inbox file of the grader's ``index``-th reply to callback ``name``."""
+    return f"{name}.reply{index}"
+
+
+def result_name(name, index):
+    """The outbox base name of the outcome of a kernel function called back."""
+    return f"{name}-{index}"
+
+
+def callback_prompt(key, name):
+    return f"{CALLBACK_PROMPT} {key} {name}"
+
+
+def result_prompt(name):
+    return f"{RESULT_PROMPT} {name}"
+
+
+def parse_prompt(prompt):
+    """``(CALLBACK_PROMPT, key, name)`` or ``(RESULT_PROMPT, name)`` of a prompt
+    the agent writes, else None (any other input request); names never hold a
+    path separator."""
+    parts = str(prompt).split()
+    if (len(parts) == 3 and parts[0] == CALLBACK_PROMPT
+            and "/" not in parts[2]) or (len(parts) == 2 and parts[0] == RESULT_PROMPT
+                                          and "/" not in parts[1]):
+        return tuple(parts)
+    return None
+
+
+def marker(value):
+    """``(kind, key)`` of a marker tuple, else None."""
+    if type(value) is tuple and len(value) == 2 and value[0] in (CALLBACK_MARK,
+                                                                  OWN_MARK):
+        return value
+    return None
+
+
+# -- the kernel's half: encoding -------------------------------------------
+
+def encode(value, arrays, export=None, depth=0):
+    """``value`` as a JSON-able tree; arrays go into ``arrays`` (saved as .npz).
+    ``export(function)`` gives ``(Tag.CALLBACK or Tag.KERNEL_FUNCTION, key)`` for a
+    function; without it a function is opaque."""
+    if depth > MAX_DEPTH:
+        return {"t": Tag.OPAQUE, "type": "deeply nested value"}
+    if value is None:
+        return {"t": Tag.NONE}
+    if isinstance(value, np.ndarray) and not isinstance(value, np.matrix):
+        if value.dtype.kind not in "biufcUS":
+            return {"t": Tag.OPAQUE, "type": f"array of {value.dtype}"}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(value)
+        return {"t": Tag.ARRAY, "k": key}
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biufc":
+            return {"t": Tag.OPAQUE, "type": type(value).__name__}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(value)
+        return {"t": Tag.SCALAR, "k": key}
+    if isinstance(value, bool):
+        return {"t": Tag.BOOL, "v": bool(value)}
+    if isinstance(value, int):
+        return {"t": Tag.INT, "v": str(int(value))}
+    if isinstance(value, float):
+        return {"t": Tag.FLOAT, "v": repr(float(value))}
+    if isinstance(value, complex):
+        return {"t": Tag.COMPLEX, "v": [repr(value.real), repr(value.imag)]}
+    if isinstance(value, str):
+        return {"t": Tag.STR, "v": str(value)[:MAX_STR]}
+    if isinstance(value, (tuple, list)):
+        tag = Tag.TUPLE if isinstance(value, tuple) else Tag.LIST
+        return {"t": tag, "v": [encode(v, arrays, export, depth + 1) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"t": Tag.SET, "v": [encode(v, arrays, export, depth + 1)
+                                    for v in value]}
+    if isinstance(value, dict):
+        return {"t": Tag.DICT, "v": [[encode(k, arrays, export, depth + 1),
+                                      encode(v, arrays, export, depth + 1)]
+                                     for k, v in value.items()]}
+    if callable(value) and not isinstance(value, type) and export is not None:
+        tag, key = export(value)
+        return {"t": tag, "k": str(key)}
+    return {"t": Tag.OPAQUE, "type": type(value).__name__[:100]}
+
+
+def save(base, data, export=None):
+    """Write ``data`` encoded, as ``base``.json plus ``base``.npz."""
+    arrays = {}
+    tree = encode(data, arrays, export)
+    np.savez(f"{base}.npz", **arrays)
+    Path(f"{base}.json").write_text(json.dumps(tree))
+
+
+# -- the grader's half: reading and decoding --------------------------------
+
+class ReplyRefused(Exception):
+    """A reply of the kernel broke the grader's limits or was not plain data."""
+
+
+class ReplyMissing(Exception):
+    """The kernel did not write the file the grader expected."""
+
+
+class RemoteObject:
+    """A value of a type the grader does not read (a class of the student's, say)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<{self.type_name} object from the submission>"
+
+
+KEYS = (str, int, float, bool, tuple, type(None))
+
+
+def decode(tree, arrays, resolve=None, depth=0):
+    """A value from a tree written by :func:`save`, as plain data;
+    ``resolve(tag, key)`` stands for functions (:attr:`Tag.CALLBACK`,
+    :attr:`Tag.KERNEL_FUNCTION`)."""
+    if depth > MAX_DEPTH + 1 or not isinstance(tree, dict):
+        return RemoteObject("unreadable value")
+    tag, value = tree.get("t"), tree.get("v")
+    if tag in (Tag.CALLBACK, Tag.KERNEL_FUNCTION):
+        if resolve is None:
+            return RemoteObject("function")
+        return resolve(tag, str(tree.get("k")))
+    if tag == Tag.NONE:
+        return None
+    if tag in (Tag.ARRAY, Tag.SCALAR):
+        arr = arrays.get(str(tree.get("k")))
+        if arr is None:
+            return RemoteObject("missing array")
+        return arr[()] if tag == Tag.SCALAR else arr
+    if tag == Tag.BOOL:
+        return bool(value)
+    if tag == Tag.INT and isinstance(value, str) and len(value) < 5000:
+        return int(value)
+    if tag == Tag.FLOAT:
+        return float(value)
+    if tag == Tag.COMPLEX:
+        return complex(float(value[0]), float(value[1]))
+    if tag == Tag.STR:
+        return str(value)
+    if tag in (Tag.TUPLE, Tag.LIST) and isinstance(value, list):
+        items = [decode(v, arrays, resolve, depth + 1) for v in value]
+        return tuple(items) if tag == Tag.TUPLE else items
+    if tag == Tag.SET and isinstance(value, list):
+        items = [decode(v, arrays, None, depth + 1) for v in value]
+        return {v for v in items if isinstance(v, KEYS[:-1])}
+    if tag == Tag.DICT and isinstance(value, list):
+        out = {}
+        for pair in value:
+            key = decode(pair[0], arrays, None, depth + 1)
+            if isinstance(key, KEYS):
+                out[key] = decode(pair[1], arrays, resolve, depth + 1)
+        return out
+    return RemoteObject("value the grader does not read")
+
+
+def read_regular(path, limit=MAX_REPLY_BYTES):
+    """The bytes of a regular file the kernel wrote, never following a link or
+    blocking on a pipe the student's code put in its place."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise ReplyMissing(f"the kernel did not write {Path(path).name}") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ReplyRefused(f"{Path(path).name} is not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ReplyRefused(f"{Path(path).name} is larger than {limit >> 20} MB")
+    return data
+
+
+def read_npy(raw, name):
+    """An array from the bytes of one ``.npy`` member: numbers or strings only,
+    its size checked against its header before anything is allocated."""
+    f = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise ReplyRefused(f"array {name} has no valid header") from exc
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufcUS":
+        raise ReplyRefused(f"array {name} is of type {dtype}, not numbers or text")
+    count = 1
+    for n in shape:
+        count *= n
+    data = raw[f.tell():]
+    if len(shape) > 32 or count * dtype.itemsize != len(data):
+        raise ReplyRefused(f"array {name} does not hold what its header says")
+    arr = np.frombuffer(data, dtype=dtype, count=count)
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def read_npz(data):
+    """``{name: array}`` of an ``.npz`` file the kernel wrote (as ``np.savez``
+    does: members stored, never compressed, so nothing inflates in the grader)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_ARRAYS:
+                raise ReplyRefused(f"the reply has more than {MAX_ARRAYS} arrays")
+            arrays = {}
+            for info in members:
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ReplyRefused("the reply's arrays are compressed")
+                raw = zf.open(info).read(len(data) + 1)
+                name = info.filename.removesuffix(".npy")
+                arrays[name] = read_npy(raw, name)
+            return arrays
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ReplyRefused(f"the reply's arrays are unreadable ({type(exc).__name__})"
+                           ) from exc
+
+
+def load(base):
+    """``(tree, arrays)`` of ``base``.json and ``base``.npz written by the kernel,
+    within the limits above; :class:`ReplyRefused` when they are broken,
+    :class:`ReplyMissing` when they are not there."""
+    text = read_regular(f"{base}.json", MAX_JSON_BYTES)
+    try:
+        tree = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ReplyRefused(f"the reply is not valid JSON ({type(exc).__name__})"
+                           ) from exc
+    return tree, read_npz(read_regular(f"{base}.npz"))
