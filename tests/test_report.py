@@ -149,3 +149,20 @@ def test_regrading_gives_the_same_scores_and_no_duplicate_rows(graded_one):
         pd.testing.assert_frame_equal(second[name], first[name], obj=name)
     assert second["gradebook"] == first["gradebook"]
     assert second["feedback"] == first["feedback"]
+
+
+def test_an_assignment_nbgrader_could_not_grade_is_said_never_a_traceback(tmp_path):
+    """Scores nbgrader never wrote (NaN) give a sentence, not a crash of the report."""
+    rows = [("lr", s, p, "auto", float("nan"), 1.0) for s in ("a", "b")
+            for p in ("sigmoid", "predict")]
+    rows += [("sm", "a", "softmax", "auto", 1.0, 1.0),
+             ("sm", "b", "softmax", "auto", float("nan"), 1.0)]
+    df = pd.DataFrame(rows, columns=["assignment", "student", "problem", "kind",
+                                     "score", "max_score"])
+    assert report.none_graded(df[df.assignment == "lr"])
+    assert not report.none_graded(df[df.assignment == "sm"])
+    path = tmp_path / "report.html"
+    report.write_html(df, path)
+    page = path.read_text()
+    assert "No submission of lr could be graded" in page
+    assert "<h2>sm</h2>" in page and "No submission of sm" not in page

@@ -51,9 +51,12 @@ def submissions(course):
 
 def grade(course, found, options, log=print, progress=False):
     """Grade every submission in ``found``; write and return the flags table."""
-    missing = options.secure and bubblewrap.available()
-    if missing:
-        raise KitError(f"secure grading needs a sandbox: {missing}.")
+    if options.secure:
+        # One cause shared by every submission stops the batch before it starts.
+        problem = bubblewrap.preflight(course.release / "library",
+                                       options.memory_mb or None)
+        if problem:
+            raise KitError(f"secure grading cannot start: {problem}.")
     start = time.perf_counter()
     results = autograde.grade_all(course, found, options, progress=progress)
     seconds = time.perf_counter() - start
@@ -94,6 +97,9 @@ def run(course=None, rebuild=False, log=print, progress=False, **options):
     with pd.option_context("display.width", 200, "display.max_columns", 50,
                            "display.max_colwidth", 120):
         for assignment, part in df.groupby("assignment", sort=False):
+            if report.none_graded(part):
+                log(f"\n{assignment}: no submission could be graded (see the flags)")
+                continue
             table = report.summary(part).droplevel("assignment")
             log(f"\n{assignment}\n"
                 + table.to_string(na_rep="-", float_format="{:g}".format))

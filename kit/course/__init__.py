@@ -183,3 +183,14 @@ def copy_course(src, dst, submissions=True, assignments=None):
             shutil.copytree(src / part, dst / part, ignore=ignore, dirs_exist_ok=True)
     shutil.copy2(src / "nbgrader_config.py", dst / "nbgrader_config.py")
     return Course(dst)
+
+
+def last_message(text):
+    """The line of ``text`` that says what went wrong: the last line naming an error,
+    else the last line (never "see the above traceback")."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    named = [line for line in lines
+             if re.match(r"^(bwrap: |[\w.]*(Error|Exception|Exit)\b)", line)]
+    pick = (named or [line for line in lines if "above traceback" not in line]
+            or ["no message"])[-1]
+    return pick[:300]

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kit.course import Course, KitError, studentlib, tool_env
+from kit.course import Course, KitError, last_message, studentlib, tool_env
 from kit.engine import staging
 from kit.plugins import notes as grading_notes
 from kit.plugins import sanitize, secure
@@ -105,11 +105,6 @@ def _config(course, options, notes_path):
     steps.insert(execute + 1, sanitize.SanitizeOutputs)
     cfg.Autograde.autograde_preprocessors = steps
     return cfg
-
-
-def _last_line(text):
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no message"
 
 
 def grade_submission(root, assignment, student, options):
@@ -209,15 +204,15 @@ def _grade(root, assignment, student, options):
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         graded = api.autograde(assignment, student, force=True, create=True)
         if not graded["success"]:
-            why = _last_line(graded.get("error") or graded.get("log"))
+            why = last_message(graded.get("error") or graded.get("log"))
             result.notes.append(("fault", f"nbgrader could not grade it: {why}"))
         feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
             result.notes.append(("fault", "no feedback was written: "
-                                 + _last_line(feedback.get("error"))))
+                                 + last_message(feedback.get("error"))))
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
         result.notes.append(("fault", f"grading failed: {type(exc).__name__}: "
-                                      f"{_last_line(str(exc))}"))
+                                      f"{last_message(str(exc))}"))
     for kind, reason in grading_notes.read(notes_path):
         grading_notes.add(result.notes, kind, reason)
     notes_path.unlink(missing_ok=True)

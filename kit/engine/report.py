@@ -58,6 +58,13 @@ def scores(course):
     return pd.DataFrame(rows, columns=columns)
 
 
+def none_graded(df):
+    """Whether no automatically graded cell of ``df`` got a score (nbgrader could
+    grade no submission)."""
+    auto = df[df.kind == "auto"]
+    return len(auto) > 0 and bool(auto.score.isna().all())
+
+
 def summary(df):
     """Automatic points per student and problem, with totals, one table."""
     auto = df[df.kind == "auto"]
@@ -238,7 +245,12 @@ def write_html(df, path, failures=None, flags=None, title="Grading report"):
              _table(flags[FLAG_COLUMNS], "No submission was flagged.")]
     for assignment, part in df.groupby("assignment", sort=False):
         parts.append(f"<h2>{html.escape(assignment)}</h2>")
-        if (part.kind == "auto").any():
+        if none_graded(part):
+            parts.append(f"<p>No submission of {html.escape(assignment)} could be "
+                         "graded: the flagged submissions above say why.</p>")
+        elif (part.kind == "auto").any():
+            # A cell nbgrader gave no score is in the flags, not in the charts.
+            part = part[(part.kind != "auto") | part.score.notna()]
             charts = [score_histogram(part), *problem_charts(part)]
             parts.append("<div class='charts'>"
                          + "".join(plots.to_svg(c) for c in charts) + "</div>")

@@ -108,19 +108,23 @@ class SecureExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        """Execute ``nb`` securely; its :class:`Outcome` becomes grading notes."""
-        nb, outcome = self.run_notebook(nb, resources, km)
-        notes.GradingNotes(config=self.config).write(outcome.notes)
+        """Execute ``nb`` securely; its :class:`Outcome` becomes grading notes, even
+        when a kernel cannot start at all (nbgrader then reports the error)."""
+        outcome = Outcome()
+        try:
+            nb = self.run_notebook(nb, resources, outcome, km)
+        finally:
+            notes.GradingNotes(config=self.config).write(outcome.notes)
         return nb, self.resources
 
-    def run_notebook(self, nb, resources, km=None):
-        """``(executed notebook, Outcome)``. A cell that kills or hangs the kernel
-        is left out and the notebook run again without it, so the other cells keep
-        what they earn."""
+    def run_notebook(self, nb, resources, outcome, km=None):
+        """The executed notebook; what went wrong goes into ``outcome``. A cell that
+        kills or hangs the kernel is left out and the notebook run again without it,
+        so the other cells keep what they earn."""
         self._tests, self._imports = hidden_tests(resources)
         self._deadline = (time.monotonic() + self.budget if self.budget
                           else float("inf"))
-        original, outcome = copy.deepcopy(nb), Outcome()
+        original = copy.deepcopy(nb)
         for _ in range(MAX_RERUNS + 1):
             work = copy.deepcopy(original)
             for index in outcome.skipped:
@@ -133,7 +137,7 @@ class SecureExecute(Execute):
         for index, reason in outcome.skipped.items():
             nb.cells[index].source = original.cells[index].source
             nb.cells[index].outputs = [error_output("KernelError", reason)]
-        return nb, outcome
+        return nb
 
     def _run_once(self, nb, resources, km, outcome):
         """One run of ``nb`` in a fresh sandboxed kernel: its two phases."""

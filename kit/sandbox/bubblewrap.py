@@ -16,16 +16,18 @@ The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
 ``ipc`` transport), since TCP cannot cross the network namespace.
 """
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from kit.course import GRADING_ENV, KitError
+from kit.course import GRADING_ENV, KitError, last_message
 from kit.sandbox import kernel
 from kit.sandbox.kernel import protocol
 
@@ -67,6 +69,10 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             cmd += ["--ro-bind", str(target), str(target)]
+    # The kernel's own /tmp first: what is bound below stays visible through it
+    # wherever it lives, /tmp included (a course or an environment under /tmp).
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--tmpfs", "/dev/shm"]
     for root in _python_roots():
         if not str(root).startswith("/usr/"):
             cmd += ["--ro-bind", str(root), str(root)]
@@ -74,8 +80,6 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
     cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
             "--ro-bind", str(Path(kernel.__file__).parent),
             f"{inner_agent}/{protocol.PACKAGE}",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--tmpfs", "/dev/shm",
             "--bind", str(workdir), str(workdir)]
     for folder in read_only:
         cmd += ["--ro-bind", str(folder), str(folder)]
@@ -121,3 +125,55 @@ class SandboxKernelManager(AsyncKernelManager):
                 f"--IPKernelApp.extensions={protocol.AGENT_MODULE}",
                 *(extra_arguments or [])]
         return command(argv, **self._sandbox)
+
+
+# Seconds the check before a batch waits for a sandboxed Python, then a kernel.
+PREFLIGHT_SECONDS = 120
+
+
+def preflight(library, memory_mb=None):
+    """Why no grading kernel can start here, in one sentence, or None when one can.
+
+    Run before a batch, so that a cause all submissions share (bubblewrap refused, a
+    folder the sandbox needs missing, the environment out of sight) stops it at once
+    instead of failing every submission: a sandboxed Python first (its error is
+    bubblewrap's or Python's own message), then a sandboxed kernel running a cell.
+    """
+    problem = available()
+    if problem:
+        return problem
+    with tempfile.TemporaryDirectory(prefix="kit-preflight-") as tmp:
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        argv = [sys.executable, "-c",
+                f"import ipykernel, {protocol.AGENT_MODULE}; print('ready')"]
+        try:
+            proc = subprocess.run(command(argv, workdir, library, memory_mb),
+                                  capture_output=True, text=True,
+                                  timeout=PREFLIGHT_SECONDS)
+        except subprocess.TimeoutExpired:
+            return f"a sandboxed Python did not start within {PREFLIGHT_SECONDS} s"
+        if proc.returncode != 0 or "ready" not in proc.stdout:
+            return ("a sandboxed Python could not start: "
+                    + last_message(proc.stderr or proc.stdout))
+        try:
+            return asyncio.run(_kernel_check(workdir, library, memory_mb))
+        except Exception as exc:  # noqa: BLE001 - whatever stops a kernel is the cause
+            return f"a sandboxed kernel could not start: {type(exc).__name__}: {exc}"
+
+
+async def _kernel_check(workdir, library, memory_mb):
+    km = SandboxKernelManager(workdir, library, memory_mb=memory_mb)
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=PREFLIGHT_SECONDS)
+        reply = await kc.execute_interactive("1 + 1", timeout=PREFLIGHT_SECONDS,
+                                             output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            return "a sandboxed kernel could not run a cell of 1 + 1"
+        return None
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
