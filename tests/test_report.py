@@ -22,7 +22,7 @@ def test_failures_name_the_wrong_function_of_each_demo_submission(graded_one):
     failed = report.failures(course)
     assert list(failed.columns) == ["assignment", "student", "problem", "message"]
     assert set(failed.assignment) == {ASSIGNMENT}
-    mistakes = demo.load_variants(course, ASSIGNMENT).DEMO
+    mistakes = demo.load_variants(course, ASSIGNMENT).demo
     assert mistakes
     for student, variants in mistakes.items():
         mine = failed[failed.student == student]
@@ -143,12 +143,53 @@ def test_regrading_gives_the_same_scores_and_no_duplicate_rows(graded_one):
     assert len(first["scores"]) and len(first["grades"]) and first["gradebook"]
     assert first["gradebook"]["grade"] > 0
 
-    grade.run(course, log=quiet)
+    grade.run(course, log=quiet, force=True)
     second = outputs(course)
     for name in ("scores", "grades", "failures"):
         pd.testing.assert_frame_equal(second[name], first[name], obj=name)
     assert second["gradebook"] == first["gradebook"]
     assert second["feedback"] == first["feedback"]
+
+
+def test_a_run_grades_only_what_changed_or_what_it_is_told(graded_one):
+    """A second run grades nothing and changes nothing; a changed submission is
+    graded again, alone; --student with --force grades that student alone; the
+    reports cover every graded submission all along."""
+    course, _ = graded_one
+    first = outputs(course)
+    flags = (course.reports / "flags.csv").read_text()
+    lines = []
+    grade.run(course, log=lines.append)
+    assert not any(" graded in " in line for line in lines)
+    assert any(line.startswith(f"{len(first['grades'])} submissions unchanged")
+               for line in lines)
+    assert (course.reports / "flags.csv").read_text() == flags
+    changed = course.submitted / "reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    text = changed.read_text()
+    try:
+        changed.write_text(text + "\n")
+        lines.clear()
+        grade.run(course, log=lines.append)
+        assert any(line.startswith("1 submissions graded in ") for line in lines)
+    finally:
+        changed.write_text(text)
+    lines.clear()
+    grade.run(course, log=lines.append, force=True, students=["untouched"],
+              assignments=[ASSIGNMENT])
+    assert any(line.startswith("1 submissions graded in ") for line in lines)
+    second = outputs(course)
+    for name in ("scores", "grades", "failures"):
+        pd.testing.assert_frame_equal(second[name], first[name], obj=name)
+    assert second["gradebook"] == first["gradebook"]
+    assert (course.reports / "flags.csv").read_text() == flags
+
+
+def test_naming_what_does_not_exist_is_an_error(graded_one):
+    course, _ = graded_one
+    with pytest.raises(KitError, match="no assignment named nope"):
+        grade.submissions(course, assignments=["nope"])
+    with pytest.raises(KitError, match="no submission of ghost"):
+        grade.submissions(course, students=["ghost"])
 
 
 def test_an_assignment_nbgrader_could_not_grade_is_said_never_a_traceback(tmp_path):

@@ -7,14 +7,18 @@ Examples
 
     python -m kit grade --workers 8  # eight grading processes
     python -m kit grade --insecure   # plain nbgrader execution, for comparison
+    python -m kit grade --assignment fgsm --student s123   # one submission
+    python -m kit grade --force      # grade again what is unchanged too
 
 Submissions are read from ``submitted/<student>/<assignment>/`` and graded in
-parallel (:mod:`kit.engine.autograde`), each in a sandboxed kernel with hidden tests run
-outside it (:mod:`kit.plugins.secure`). Outputs (not committed): ``autograded/``,
-``feedback/``, the gradebook and ``reports/`` (``grades.csv``, nbgrader's export;
-``scores.csv``, one row per problem; ``flags.csv``, the submissions that need a
-person's attention and why; ``report.html``, charts and tables). The command ends
-with a summary table, and exits with status 3 when ``flags.csv`` is not empty.
+parallel (:mod:`kit.engine.autograde`), each in a sandboxed kernel with hidden tests
+run outside it (:mod:`kit.plugins.secure`); only those new or changed since they were
+last graded (:mod:`kit.engine.ledger`), unless ``--force``. Outputs (not
+committed): ``autograded/``, ``feedback/``, the gradebook and ``reports/``
+(``grades.csv``, nbgrader's export; ``scores.csv``, one row per problem;
+``flags.csv``, the submissions that need a person's attention and why;
+``report.html``, charts and tables), always of every graded submission. The command
+ends with a summary table, and exits with status 3 when ``flags.csv`` is not empty.
 """
 
 import sys
@@ -24,49 +28,86 @@ import pandas as pd
 
 from kit.commands import build
 from kit.course import Course, KitError
-from kit.engine import autograde, report
+from kit.engine import autograde, ledger, report
 from kit.sandbox import bubblewrap
 
 # Exit status of `python -m kit grade` when some submission needs a person's look.
 ATTENTION = 3
 
 
-def submissions(course):
-    """``{assignment: [students]}`` found under submitted/; fail if there are none."""
+def submissions(course, assignments=(), students=()):
+    """``{assignment: [students]}`` found under submitted/, restricted to the named
+    assignments and students when there are any; fail if there are none."""
     if not course.submitted.is_dir():
         raise KitError(f"{course.submitted}: no submitted/ folder. Collect submissions "
                        "into submitted/<student>/<assignment>/ first.")
+    known = course.assignments()
+    unknown = sorted(set(assignments) - set(known))
+    if unknown:
+        raise KitError(f"no assignment named {', '.join(unknown)} in {course.source} "
+                       f"(there are {', '.join(known)}).")
     found = {}
-    for assignment in course.assignments():
-        students = sorted(d.parent.name
-                          for d in course.submitted.glob(f"*/{assignment}")
-                          if d.is_dir())
-        if students:
-            found[assignment] = students
+    for assignment in assignments or known:
+        names = sorted(d.parent.name
+                       for d in course.submitted.glob(f"*/{assignment}")
+                       if d.is_dir() and (not students or d.parent.name in students))
+        if names:
+            found[assignment] = names
     if not found:
-        raise KitError(f"{course.submitted}: no submission of any assignment "
-                       f"({', '.join(course.assignments())}).")
+        which = (f" of {', '.join(students)}" if students else "")
+        raise KitError(f"{course.submitted}: no submission{which} of any assignment "
+                       f"({', '.join(assignments or known)}).")
     return found
 
 
-def grade(course, found, options, log=print, progress=False):
-    """Grade every submission in ``found``; write and return the flags table."""
-    if options.secure:
-        # One cause shared by every submission stops the batch before it starts.
-        problem = bubblewrap.preflight(course.release / "library",
-                                       options.memory_mb or None)
-        if problem:
-            raise KitError(f"secure grading cannot start: {problem}.")
-    start = time.perf_counter()
-    results = autograde.grade_all(course, found, options, progress=progress)
-    seconds = time.perf_counter() - start
-    log(f"{len(results)} submissions graded in {seconds:.1f} s with "
-        f"{options.worker_count(len(results))} workers"
-        f"{'' if options.secure else ' (insecure: student code ran with the tests)'}")
-    flags = pd.DataFrame(
+def to_grade(course, found, force=False):
+    """The submissions of ``found`` that are new or changed since last graded (all
+    with ``force``), and the digest of each submission of ``found``."""
+    digests = {(a, s): ledger.digest(course, a, s)
+               for a, students in found.items() for s in students}
+    done = {} if force else ledger.recorded(course)
+    todo = {}
+    for (a, s), value in digests.items():
+        if done.get((a, s)) != value:
+            todo.setdefault(a, []).append(s)
+    return todo, digests
+
+
+def grade(course, found, options, log=print, progress=False, force=False):
+    """Grade the submissions in ``found`` that are new or changed since they were
+    last graded (every one with ``force``); write and return the flags table, which
+    keeps the flags of the submissions not graded again."""
+    todo, digests = to_grade(course, found, force)
+    skipped = sum(map(len, found.values())) - sum(map(len, todo.values()))
+    results = []
+    if todo:
+        if options.secure:
+            # One cause shared by every submission stops the batch before it starts.
+            problem = bubblewrap.preflight(course.release / "library",
+                                           options.memory_mb or None)
+            if problem:
+                raise KitError(f"secure grading cannot start: {problem}.")
+        start = time.perf_counter()
+        results = autograde.grade_all(course, todo, options, progress=progress)
+        seconds = time.perf_counter() - start
+        insecure = ("" if options.secure
+                    else " (insecure: student code ran with the tests)")
+        log(f"{len(results)} submissions graded in {seconds:.1f} s with "
+            f"{options.worker_count(len(results))} workers{insecure}")
+        ledger.record(course, {(r.assignment, r.student):
+                               digests[(r.assignment, r.student)]
+                               for r in results if r.recorded})
+    if skipped:
+        log(f"{skipped} submissions unchanged since they were last graded: not graded "
+            "again (--force grades them)")
+    graded = {(r.student, r.assignment) for r in results}
+    kept = report.read_flags(course)
+    kept = kept[[(s, a) not in graded
+                 for s, a in zip(kept.student, kept.assignment, strict=True)]]
+    flags = pd.concat([kept, pd.DataFrame(
         [(r.student, r.assignment, kind, reason)
          for r in results for kind, reason in r.notes],
-        columns=report.FLAG_COLUMNS)
+        columns=report.FLAG_COLUMNS)], ignore_index=True)
     course.reports.mkdir(exist_ok=True)
     flags.to_csv(course.reports / "flags.csv", index=False)
     return flags
@@ -83,16 +124,19 @@ def export(course):
     return df
 
 
-def run(course=None, rebuild=False, log=print, progress=False, **options):
-    """Grade submitted/, write feedback and reports/, print a summary; return the
+def run(course=None, rebuild=False, log=print, progress=False, force=False,
+        assignments=(), students=(), **options):
+    """Grade submitted/ (the named assignments and students, when there are any;
+    only what changed since it was last graded, unless ``force``), write feedback
+    and reports/ (of every graded submission), print a summary; return the
     per-problem scores. ``options`` are those of
     :class:`kit.engine.autograde.Options`."""
     course = course or Course()
-    found = submissions(course)
+    found = submissions(course, assignments, students)
     if rebuild:
         build.build(course, log=log)
     flags = grade(course, found, autograde.Options(**options), log=log,
-                  progress=progress)
+                  progress=progress, force=force)
     df = export(course)
     with pd.option_context("display.width", 200, "display.max_columns", 50,
                            "display.max_colwidth", 120):
@@ -113,7 +157,9 @@ def run(course=None, rebuild=False, log=print, progress=False, **options):
 
 
 def main(args, course):
-    run(course, rebuild=args.build, progress=sys.stderr.isatty(), workers=args.workers,
+    run(course, rebuild=args.build, progress=sys.stderr.isatty(), force=args.force,
+        assignments=args.assignment or (), students=args.student or (),
+        workers=args.workers,
         secure=not args.insecure, memory_mb=args.memory_mb, timeout=args.timeout,
         budget=args.budget, grader_memory_mb=args.grader_memory_mb)
     return ATTENTION if len(report.read_flags(course)) else 0
@@ -123,6 +169,13 @@ def add_arguments(parser):
     defaults = autograde.Options()
     parser.add_argument("--build", action="store_true",
                         help="rebuild release/ and solutions/ from source/ first")
+    parser.add_argument("--assignment", action="append", metavar="A",
+                        help="grade only this assignment (may repeat)")
+    parser.add_argument("--student", action="append", metavar="S",
+                        help="grade only this student's submissions (may repeat)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade again the submissions unchanged since they were "
+                             "last graded (by default only new or changed ones are)")
     parser.add_argument("--workers", type=int, default=defaults.workers,
                         help="grading processes (default: one per core)")
     parser.add_argument("--insecure", action="store_true",

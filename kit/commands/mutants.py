@@ -275,7 +275,7 @@ def _grade(work, submissions, options):
     """Grade ``submissions`` (see :func:`_submit`); return ``({(student, assignment,
     function): killed}, {(student, assignment) with a fault flag})``."""
     _submit(work, submissions)
-    scores = grade.run(work, log=lambda *a: None, **options)
+    scores = grade.run(work, log=lambda *a: None, force=True, **options)
     auto = scores[scores.kind == "auto"].set_index(
         ["student", "assignment", "problem"]).sort_index()
     for (student, assignment), changed in submissions.items():

@@ -77,6 +77,7 @@ class Result:
     student: str
     notes: list = field(default_factory=list)   # [(kind, reason)]
     seconds: float = 0.0
+    recorded: bool = False   # nbgrader wrote its grades
 
 
 def _config(course, options, notes_path):
@@ -203,6 +204,7 @@ def _grade(root, assignment, student, options):
         cfg = _config(course, options, notes_path)
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         graded = api.autograde(assignment, student, force=True, create=True)
+        result.recorded = bool(graded["success"])
         if not graded["success"]:
             why = last_message(graded.get("error") or graded.get("log"))
             result.notes.append(("fault", f"nbgrader could not grade it: {why}"))
