@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pgserver
 import pytest
 
 from kit.commands import build, grade
@@ -74,3 +75,13 @@ def graded_one(tmp_path_factory):
         subprocess.run([sys.executable, "-m", "kit", "--course", str(course.root),
                         command], check=True, capture_output=True, env=tool_env())
     return course, grade.run(course, log=quiet)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """A PostgreSQL server of its own for the test module (tests/pgserver.py)."""
+    try:
+        with pgserver.cluster() as cluster:
+            yield cluster
+    except pgserver.PostgresMissing as exc:
+        pytest.skip(str(exc))

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pgserver
 import pytest
 from nbgrader.api import Gradebook
 
@@ -29,16 +28,6 @@ URL_VARIABLE = "KIT_GRADEBOOK_URL"
 
 def quiet(*args):
     pass
-
-
-@pytest.fixture(scope="module")
-def pg():
-    """A PostgreSQL server of its own for this module."""
-    try:
-        with pgserver.cluster() as cluster:
-            yield cluster
-    except pgserver.PostgresMissing as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ committed): ``autograded/``, ``feedback/``, the gradebook and ``reports/``
 ends with a summary table, and exits with status 3 when ``flags.csv`` is not empty.
 """
 
+import functools
 import sys
 import time
 
@@ -28,7 +29,7 @@ import pandas as pd
 
 from kit.commands import build
 from kit.course import Course, KitError
-from kit.engine import autograde, ledger, report
+from kit.engine import autograde, cluster, ledger, report
 from kit.sandbox import bubblewrap
 
 # Exit status of `python -m kit grade` when some submission needs a person's look.
@@ -73,7 +74,8 @@ def to_grade(course, found, force=False):
     return todo, digests
 
 
-def grade(course, found, options, log=print, progress=False, force=False):
+def grade(course, found, options, log=print, progress=False, force=False,
+          scheduler=None):
     """Grade the submissions in ``found`` that are new or changed since they were
     last graded (every one with ``force``); write and return the flags table, which
     keeps the flags of the submissions not graded again."""
@@ -83,17 +85,20 @@ def grade(course, found, options, log=print, progress=False, force=False):
     if todo:
         if options.secure:
             # One cause shared by every submission stops the batch before it starts.
-            problem = bubblewrap.preflight(course.release / "library",
-                                           options.memory_mb or None)
+            check = (functools.partial(cluster.preflight, scheduler) if scheduler
+                     else bubblewrap.preflight)
+            problem = check(course.release / "library", options.memory_mb or None)
             if problem:
                 raise KitError(f"secure grading cannot start: {problem}.")
         start = time.perf_counter()
-        results = autograde.grade_all(course, todo, options, progress=progress)
+        results = autograde.grade_all(course, todo, options, progress=progress,
+                                      scheduler=scheduler)
         seconds = time.perf_counter() - start
         insecure = ("" if options.secure
                     else " (insecure: student code ran with the tests)")
-        log(f"{len(results)} submissions graded in {seconds:.1f} s with "
-            f"{options.worker_count(len(results))} workers{insecure}")
+        where = (f"on the cluster of {scheduler}" if scheduler else
+                 f"with {options.worker_count(len(results))} workers")
+        log(f"{len(results)} submissions graded in {seconds:.1f} s {where}{insecure}")
         ledger.record(course, {(r.assignment, r.student):
                                digests[(r.assignment, r.student)]
                                for r in results if r.recorded})
@@ -125,7 +130,7 @@ def export(course):
 
 
 def run(course=None, rebuild=False, log=print, progress=False, force=False,
-        assignments=(), students=(), **options):
+        assignments=(), students=(), scheduler=None, **options):
     """Grade submitted/ (the named assignments and students, when there are any;
     only what changed since it was last graded, unless ``force``), write feedback
     and reports/ (of every graded submission), print a summary; return the
@@ -136,7 +141,7 @@ def run(course=None, rebuild=False, log=print, progress=False, force=False,
     if rebuild:
         build.build(course, log=log)
     flags = grade(course, found, autograde.Options(**options), log=log,
-                  progress=progress, force=force)
+                  progress=progress, force=force, scheduler=scheduler)
     df = export(course)
     with pd.option_context("display.width", 200, "display.max_columns", 50,
                            "display.max_colwidth", 120):
@@ -159,6 +164,7 @@ def run(course=None, rebuild=False, log=print, progress=False, force=False,
 def main(args, course):
     run(course, rebuild=args.build, progress=sys.stderr.isatty(), force=args.force,
         assignments=args.assignment or (), students=args.student or (),
+        scheduler=args.scheduler,
         workers=args.workers,
         secure=not args.insecure, memory_mb=args.memory_mb, timeout=args.timeout,
         budget=args.budget, grader_memory_mb=args.grader_memory_mb)
@@ -178,6 +184,10 @@ def add_arguments(parser):
                              "last graded (by default only new or changed ones are)")
     parser.add_argument("--workers", type=int, default=defaults.workers,
                         help="grading processes (default: one per core)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="grade on the workers of this Dask scheduler instead "
+                             "of here (see the README, \"Grading on several "
+                             "machines\")")
     parser.add_argument("--insecure", action="store_true",
                         help="run hidden tests in the student's kernel, as plain "
                              "nbgrader does (no sandbox; for comparison only)")

@@ -285,23 +285,37 @@ def _run_pool(course, jobs, options, results, bar):
     return left
 
 
-def grade_all(course, found, options=Options(), progress=False):
-    """Grade every ``{assignment: [students]}`` submission; return the results."""
+def _run_local(course, jobs, options, results, bar):
+    """Grade ``jobs`` in pools of worker processes here, adding to ``results``: a
+    new pool takes the jobs a dead worker left, up to ROUNDS times."""
+    left = list(jobs)
+    for _ in range(ROUNDS):
+        left = _run_pool(course, left, options, results, bar)
+        if not left:
+            break
+    for assignment, student in left:  # every round's worker died on them
+        results.append(Result(assignment, student, [
+            ("fault", f"the grading worker died {ROUNDS} times while grading "
+                      "it; no grade was recorded")]))
+        bar.update()
+
+
+def grade_all(course, found, options=Options(), progress=False, scheduler=None):
+    """Grade every ``{assignment: [students]}`` submission, here or on the Dask
+    cluster of ``scheduler`` (an address, :mod:`kit.engine.cluster`); return the
+    results."""
     prepare_gradebook(course, found)
     jobs = [(a, s) for a, students in found.items() for s in students]
-    results, left = [], list(jobs)
+    results = []
     bar = tqdm(total=len(jobs), unit="submission", disable=not progress,
                desc="grading")
     with bar:
-        for _ in range(ROUNDS):
-            left = _run_pool(course, left, options, results, bar)
-            if not left:
-                break
-        for assignment, student in left:  # every round's worker died on them
-            results.append(Result(assignment, student, [
-                ("fault", f"the grading worker died {ROUNDS} times while grading "
-                          "it; no grade was recorded")]))
-            bar.update()
+        if scheduler:
+            from kit.engine import cluster  # imports this module
+
+            cluster.run(course, jobs, options, results, bar, scheduler)
+        else:
+            _run_local(course, jobs, options, results, bar)
     for folder in (staging.STAGED, JOBS, NOTES):
         shutil.rmtree(course.root / folder, ignore_errors=True)
     order = {job: i for i, job in enumerate(jobs)}

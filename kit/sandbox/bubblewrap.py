@@ -17,6 +17,7 @@ The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
 """
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -157,7 +158,11 @@ def preflight(library, memory_mb=None):
             return ("a sandboxed Python could not start: "
                     + last_message(proc.stderr or proc.stdout))
         try:
-            return asyncio.run(_kernel_check(workdir, library, memory_mb))
+            # In a thread of its own: the caller may be running an event loop (a
+            # Dask worker runs this on its own).
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, _kernel_check(
+                    workdir, library, memory_mb)).result()
         except Exception as exc:  # noqa: BLE001 - whatever stops a kernel is the cause
             return f"a sandboxed kernel could not start: {type(exc).__name__}: {exc}"
 
