@@ -236,7 +236,10 @@ def _bomb(path, data):
                 '{"t": "nd", "k": "a0"}]]}')
 
 
-_sys.modules["kit_agent"].save = _bomb
+# Whatever the agent's modules are called: every "save" of theirs is the bomb.
+for _name, _module in list(_sys.modules.items()):
+    if _name.startswith("kit_agent") and hasattr(_module, "save"):
+        _module.save = _bomb
 '''
 
 HARM = [

@@ -19,7 +19,6 @@ the student library's dependencies are what its modules and the notebooks import
 """
 
 import ast
-import functools
 import importlib.metadata
 import shutil
 import sys
@@ -33,6 +32,8 @@ from kit.course import HIDDEN_REGION, SOLUTION_REGION, graded_function_names
 
 #: The package of the course library, in lib/ of the course.
 PACKAGE = "lib"
+#: What the stub of a withheld function says, after its name.
+STUB = "is withheld from the student library"
 #: The kit's own distribution, whose requirements bound the student library's.
 KIT_DISTRIBUTION = "ml-course-kit"
 
@@ -104,7 +105,6 @@ def library_modules(course):
             for path in sorted((course.root / PACKAGE).glob("*.py"))}
 
 
-@functools.lru_cache(maxsize=8)
 def withheld(course):
     """``{module: {withheld function names}}``; runtime modules withhold nothing."""
     graded = graded_names(course)
@@ -121,11 +121,14 @@ def withheld(course):
 
 
 def runtime_modules(course):
-    """Dotted names of the library modules shipped whole (students may import
-    them), the package itself included."""
-    return frozenset({PACKAGE} | {f"{PACKAGE}.{m}" for m, names in
-                                  withheld(course).items()
-                                  if not names and m != "__init__"})
+    """Dotted names of the library modules the student build ships whole (students
+    may import them), the package itself included: read from the build in
+    release/library, what grading kernels import."""
+    names = {PACKAGE}
+    for path in (course.release / "library" / PACKAGE).glob("*.py"):
+        if path.stem != "__init__" and STUB not in path.read_text(encoding="utf-8"):
+            names.add(f"{PACKAGE}.{path.stem}")
+    return frozenset(names)
 
 
 def dependencies(course):
@@ -164,7 +167,7 @@ def strip_functions(text, names):
         first = node.body[0]
         indent = " " * first.col_offset
         keep_until = first.lineno - 1  # the def line(s); the docstring goes too
-        message = f"{node.name}() is withheld from the student library"
+        message = f"{node.name}() {STUB}"
         stub = (f"{indent}raise NotImplementedError(\n"
                 f"{indent}    \"{message}: it holds what an assignment asks \"\n"
                 f"{indent}    \"you to write.\"\n"
@@ -189,7 +192,6 @@ def build_student_lib(course, out_dir, version="0.1.0"):
         shutil.rmtree(out_dir)
     package = out_dir / "lib"
     package.mkdir(parents=True)
-    withheld.cache_clear()  # the sources may have changed since the last build
     hidden = withheld(course)
     for module, text in library_modules(course).items():
         (package / f"{module}.py").write_text(

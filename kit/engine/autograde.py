@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kit.course import Course, KitError, last_message, studentlib, tool_env
+from kit.course import Course, KitError, last_message, tool_env
 from kit.engine import staging
 from kit.plugins import notes as grading_notes
 from kit.plugins import sanitize, secure
@@ -231,8 +231,6 @@ def _init_worker(root):
     # Hidden tests import the references of the course being graded, which may be
     # another course than the one installed in the environment.
     sys.path.insert(0, str(root))
-    # Which library modules students may import, read once for every job forked.
-    studentlib.runtime_modules(Course(Path(root)))
     # nbgrader's gradebook code triggers SQLAlchemy 2's cascade warnings on every new
     # submission; they say nothing about the submission, so keep them off the output.
     from sqlalchemy.exc import SAWarning
@@ -281,8 +279,17 @@ def _run_pool(course, jobs, options, results, bar):
                 assignment, student = futures[future]
                 results.append(Result(assignment, student, [
                     ("fault", f"grading failed: {type(exc).__name__}")]))
-            bar.update()
+            advance(bar, results[-1])
     return left
+
+
+def advance(bar, result):
+    """Count one more submission done on the progress bar, and one more failed
+    when nbgrader could not record its grades."""
+    if not result.recorded:
+        bar.failed = getattr(bar, "failed", 0) + 1
+        bar.set_postfix(failed=bar.failed, refresh=False)
+    bar.update()
 
 
 def _run_local(course, jobs, options, results, bar):
@@ -297,7 +304,7 @@ def _run_local(course, jobs, options, results, bar):
         results.append(Result(assignment, student, [
             ("fault", f"the grading worker died {ROUNDS} times while grading "
                       "it; no grade was recorded")]))
-        bar.update()
+        advance(bar, results[-1])
 
 
 def grade_all(course, found, options=Options(), progress=False, scheduler=None):

@@ -55,7 +55,7 @@ def run(course, jobs, options, results, bar, address):
                 results.append(autograde.Result(assignment, student, [
                     ("fault", f"the cluster could not grade it ({type(exc).__name__}: "
                               f"{last_message(str(exc))}); no grade was recorded")]))
-            bar.update()
+            autograde.advance(bar, results[-1])
 
 
 def preflight(address, library, memory_mb=None):

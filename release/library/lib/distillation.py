@@ -60,19 +60,22 @@ def initial_theta(n_features, n_classes, seed=0):
 
 def one_step(xd, yd, eta, theta0):
     raise NotImplementedError(
-        "one_step() is withheld from the student library: it holds what an assignment asks you to write."
+        "one_step() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def distill_grads(xd, yd, eta, theta0, X, y):
     raise NotImplementedError(
-        "distill_grads() is withheld from the student library: it holds what an assignment asks you to write."
+        "distill_grads() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def dataset_distill(X, y, n_classes=10, steps=300, alpha=1.0, eta0=10.0, rng=None):
     raise NotImplementedError(
-        "dataset_distill() is withheld from the student library: it holds what an assignment asks you to write."
+        "dataset_distill() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 

@@ -20,19 +20,22 @@ from scipy.special import softmax
 
 def input_gradient(X, y, W, b):
     raise NotImplementedError(
-        "input_gradient() is withheld from the student library: it holds what an assignment asks you to write."
+        "input_gradient() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def fgsm(X, y, W, b, eps):
     raise NotImplementedError(
-        "fgsm() is withheld from the student library: it holds what an assignment asks you to write."
+        "fgsm() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def targeted_example(target, W, b, eta=0.1, iters=10, rng=None):
     raise NotImplementedError(
-        "targeted_example() is withheld from the student library: it holds what an assignment asks you to write."
+        "targeted_example() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 

@@ -18,29 +18,34 @@ from scipy.special import expit
 
 def bernoulli_score(theta, x):
     raise NotImplementedError(
-        "bernoulli_score() is withheld from the student library: it holds what an assignment asks you to write."
+        "bernoulli_score() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def bernoulli_fisher(theta):
     raise NotImplementedError(
-        "bernoulli_fisher() is withheld from the student library: it holds what an assignment asks you to write."
+        "bernoulli_fisher() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def empirical_fisher(score, samples, theta):
     raise NotImplementedError(
-        "empirical_fisher() is withheld from the student library: it holds what an assignment asks you to write."
+        "empirical_fisher() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def logistic_fisher(X, theta):
     raise NotImplementedError(
-        "logistic_fisher() is withheld from the student library: it holds what an assignment asks you to write."
+        "logistic_fisher() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def standard_errors(X, theta):
     raise NotImplementedError(
-        "standard_errors() is withheld from the student library: it holds what an assignment asks you to write."
+        "standard_errors() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )

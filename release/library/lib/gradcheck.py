@@ -23,23 +23,27 @@ METHODS = ("forward", "backward", "central")
 
 def numerical_gradient(f, theta, eps=1e-5, method="central"):
     raise NotImplementedError(
-        "numerical_gradient() is withheld from the student library: it holds what an assignment asks you to write."
+        "numerical_gradient() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def relative_error(a, b):
     raise NotImplementedError(
-        "relative_error() is withheld from the student library: it holds what an assignment asks you to write."
+        "relative_error() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def gradient_checker(J, grad_J, theta, eps=1e-5, rtol=1e-6):
     raise NotImplementedError(
-        "gradient_checker() is withheld from the student library: it holds what an assignment asks you to write."
+        "gradient_checker() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def check_sparse(J, grad_J, theta, num_checks=10, rng=None):
     raise NotImplementedError(
-        "check_sparse() is withheld from the student library: it holds what an assignment asks you to write."
+        "check_sparse() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )

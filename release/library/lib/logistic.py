@@ -13,41 +13,48 @@ import numpy as np
 
 def sigmoid(z):
     raise NotImplementedError(
-        "sigmoid() is withheld from the student library: it holds what an assignment asks you to write."
+        "sigmoid() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def binary_cross_entropy(output, target, eps=1e-15):
     raise NotImplementedError(
-        "binary_cross_entropy() is withheld from the student library: it holds what an assignment asks you to write."
+        "binary_cross_entropy() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def loss(theta, X, y, alpha=0.0):
     raise NotImplementedError(
-        "loss() is withheld from the student library: it holds what an assignment asks you to write."
+        "loss() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def loss_grad(theta, X, y, alpha=0.0):
     raise NotImplementedError(
-        "loss_grad() is withheld from the student library: it holds what an assignment asks you to write."
+        "loss_grad() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def logistic_regression(X, y, eta=0.1, iters=1000, alpha=0.0):
     raise NotImplementedError(
-        "logistic_regression() is withheld from the student library: it holds what an assignment asks you to write."
+        "logistic_regression() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def predict(X, theta):
     raise NotImplementedError(
-        "predict() is withheld from the student library: it holds what an assignment asks you to write."
+        "predict() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def decision_boundary(theta):
     raise NotImplementedError(
-        "decision_boundary() is withheld from the student library: it holds what an assignment asks you to write."
+        "decision_boundary() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )

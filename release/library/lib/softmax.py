@@ -33,43 +33,50 @@ LABELS_MAGIC = 0x00000801
 
 def parse_mnist(image_filename, label_filename):
     raise NotImplementedError(
-        "parse_mnist() is withheld from the student library: it holds what an assignment asks you to write."
+        "parse_mnist() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def read_idx(path):
     raise NotImplementedError(
-        "read_idx() is withheld from the student library: it holds what an assignment asks you to write."
+        "read_idx() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def one_hot(y, k):
     raise NotImplementedError(
-        "one_hot() is withheld from the student library: it holds what an assignment asks you to write."
+        "one_hot() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def softmax(Z):
     raise NotImplementedError(
-        "softmax() is withheld from the student library: it holds what an assignment asks you to write."
+        "softmax() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def softmax_loss(Z, y):
     raise NotImplementedError(
-        "softmax_loss() is withheld from the student library: it holds what an assignment asks you to write."
+        "softmax_loss() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
     raise NotImplementedError(
-        "softmax_regression_epoch() is withheld from the student library: it holds what an assignment asks you to write."
+        "softmax_regression_epoch() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
 def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
     raise NotImplementedError(
-        "nn_epoch() is withheld from the student library: it holds what an assignment asks you to write."
+        "nn_epoch() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
     )
 
 
