@@ -136,3 +136,11 @@ def test_a_cluster_grades_every_submission_once_when_a_worker_dies(
                       if g.max_score and g.cell_type == "code"}
             assert scores == expected[submission.student.id], submission.student.id
     assert sorted(demo.demo_notebooks(course, ASSIGNMENT)) == sorted(expected)
+
+
+def test_a_scheduler_that_cannot_be_reached_is_an_error_not_a_traceback():
+    from kit.course import KitError
+    from kit.engine import cluster
+
+    with pytest.raises(KitError, match="cannot reach the Dask scheduler at nowhere://"):
+        cluster.connect("nowhere://x")

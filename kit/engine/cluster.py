@@ -16,7 +16,7 @@ checkout on each machine), with bubblewrap and the project's environment
 import os
 import uuid
 
-from kit.course import last_message
+from kit.course import KitError, last_message
 from kit.engine import autograde
 from kit.sandbox import bubblewrap
 
@@ -25,6 +25,17 @@ from kit.sandbox import bubblewrap
 FORWARDED = ("KIT_GRADEBOOK_URL",)
 # Course folders prepared in this worker process (autograde._init_worker).
 _PREPARED = set()
+
+
+def connect(address):
+    """A Dask client of the scheduler at ``address``, or a KitError saying why not."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise KitError(f"cannot reach the Dask scheduler at {address}: "
+                       f"{type(exc).__name__}: {last_message(str(exc))}") from None
 
 
 def _task(root, assignment, student, options, env):
@@ -39,11 +50,11 @@ def _task(root, assignment, student, options, env):
 def run(course, jobs, options, results, bar, address):
     """Grade ``jobs`` on the cluster of the scheduler at ``address``, adding to
     ``results``; a submission the cluster gives up on is a fault, never lost."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     env = {name: os.environ[name] for name in FORWARDED if os.environ.get(name)}
     run_id = uuid.uuid4().hex[:8]
-    with Client(address, timeout="30s") as client:
+    with connect(address) as client:
         futures = {client.submit(_task, str(course.root), a, s, options, env,
                                  key=f"kit-grade-{run_id}-{a}-{s}", pure=False):
                    (a, s) for a, s in jobs}
@@ -62,10 +73,12 @@ def preflight(address, library, memory_mb=None):
     """Why some worker of the cluster cannot start a grading kernel (naming the
     worker), or None when every one can; None as well when the cluster has no
     worker yet (its tasks then wait for one)."""
-    from distributed import Client
-
-    with Client(address, timeout="30s") as client:
-        found = client.run(bubblewrap.preflight, str(library), memory_mb)
+    with connect(address) as client:
+        try:
+            found = client.run(bubblewrap.preflight, str(library), memory_mb)
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot even check
+            return (f"the workers could not run the check ({type(exc).__name__}: "
+                    f"{last_message(str(exc))})")
     problems = [f"worker {worker}: {problem}" for worker, problem in sorted(
         found.items()) if problem]
     return "; ".join(problems) or None
