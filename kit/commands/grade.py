@@ -64,8 +64,11 @@ def submissions(course, assignments=(), students=()):
 def to_grade(course, found, force=False):
     """The submissions of ``found`` that are new or changed since last graded (all
     with ``force``), and the digest of each submission of ``found``."""
-    digests = {(a, s): ledger.digest(course, a, s)
-               for a, students in found.items() for s in students}
+    digests = {}
+    for a, students in found.items():
+        depends = ledger.basis(course, a)  # once per assignment, not per submission
+        digests.update({(a, s): ledger.digest(course, a, s, depends)
+                        for s in students})
     done = {} if force else ledger.recorded(course)
     todo = {}
     for (a, s), value in digests.items():

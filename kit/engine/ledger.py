@@ -32,20 +32,30 @@ def _files(folder):
                   if p.is_file() and not skip & set(p.parts))
 
 
-def digest(course, assignment, student):
-    """The digest of a submission and of what its grade depends on."""
+def _update(h, label, folder):
+    for path in _files(folder):
+        h.update(f"{label}/{path.relative_to(folder)}\0".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def basis(course, assignment):
+    """The digest of what every grade of ``assignment`` depends on: its source and
+    release notebooks, the course library and the nbgrader configuration."""
     h = hashlib.sha256()
-    parts = [("submission", course.submitted / student / assignment),
-             ("source", course.source / assignment),
-             ("release", course.release / assignment),
-             ("library", course.root / "lib")]
-    for label, folder in parts:
-        for path in _files(folder):
-            h.update(f"{label}/{path.relative_to(folder)}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+    _update(h, "source", course.source / assignment)
+    _update(h, "release", course.release / assignment)
+    _update(h, "library", course.root / "lib")
     config = course.root / "nbgrader_config.py"
     if config.is_file():
         h.update(config.read_bytes())
+    return h.hexdigest()
+
+
+def digest(course, assignment, student, depends=None):
+    """The digest of a submission and of what its grade depends on (``depends``:
+    :func:`basis` of the assignment, computed once for all its submissions)."""
+    h = hashlib.sha256((depends or basis(course, assignment)).encode())
+    _update(h, "submission", course.submitted / student / assignment)
     return h.hexdigest()
 
 
