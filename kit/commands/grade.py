@@ -90,7 +90,11 @@ def grade(course, found, options, log=print, progress=False, force=False,
             # One cause shared by every submission stops the batch before it starts.
             check = (functools.partial(cluster.preflight, scheduler) if scheduler
                      else bubblewrap.preflight)
-            problem = check(course.release / "library", options.memory_mb or None)
+            if (course.root / "lib").is_dir() and course.library is None:
+                raise KitError(f"{course.release / 'library'}: missing; the student "
+                               "library is built from lib/ by `python -m kit build`, "
+                               "and grading kernels import it in place of lib/.")
+            problem = check(course.library, options.memory_mb or None)
             if problem:
                 raise KitError(f"secure grading cannot start: {problem}.")
         start = time.perf_counter()

@@ -84,20 +84,35 @@ class Course:
         return (os.environ.get("KIT_GRADEBOOK_URL")
                 or f"sqlite:///{self.root / 'gradebook.db'}")
 
+    @property
+    def library(self):
+        """The student library (``release/library``, the student build of ``lib/``),
+        or None in a course without one: its kernels import from their own
+        environment only."""
+        folder = self.release / "library"
+        return folder if folder.is_dir() else None
+
     def assignments(self):
-        """Names of the assignments: folders of source/ holding ``<name>.ipynb``."""
+        """Names of the assignments: folders of source/ holding notebooks."""
         if not self.source.is_dir():
             raise KitError(f"{self.source}: no source/ folder in this course.")
-        return sorted(
-            d.name for d in self.source.iterdir() if (d / f"{d.name}.ipynb").is_file()
-        )
+        return sorted(d.name for d in self.source.iterdir()
+                      if d.is_dir() and any(d.glob("*.ipynb")))
+
+    def notebooks(self, assignment):
+        """The source notebooks of an assignment (nbgrader's: any number of them)."""
+        return sorted((self.source / assignment).glob("*.ipynb"))
 
     def source_notebook(self, assignment):
+        """The notebook named after its assignment, as ``kit new`` writes it."""
         return self.source / assignment / f"{assignment}.ipynb"
 
-    def source_text(self, assignment):
-        """The jupytext percent twin of a source notebook (the file to review)."""
-        return self.source / assignment / f"{assignment}.py"
+    def source_text(self, assignment, notebook=None):
+        """The jupytext percent twin of a source notebook (the file to review),
+        which the kit's own assignments have; None where there is none."""
+        name = Path(notebook).stem if notebook else assignment
+        path = self.source / assignment / f"{name}.py"
+        return path if path.is_file() else None
 
     def nbgrader(self, *args, check=True):
         """Run an nbgrader subcommand in the course directory; return the process."""
@@ -177,10 +192,14 @@ def copy_course(src, dst, submissions=True, assignments=None):
     src, dst = Path(src), Path(dst)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     parts = ["lib", "variants"] + (["submitted"] if submissions else [])
+    if not (src / "lib").is_dir():  # an nbgrader course: its release is its build
+        parts.append("release")
     parts += [f"source/{a}" for a in assignments or Course(src).assignments()]
     for part in parts:
         if (src / part).is_dir():
             shutil.copytree(src / part, dst / part, ignore=ignore, dirs_exist_ok=True)
+        elif (src / part).is_file():
+            shutil.copy2(src / part, dst / part)
     shutil.copy2(src / "nbgrader_config.py", dst / "nbgrader_config.py")
     return Course(dst)
 

@@ -59,6 +59,11 @@ build-backend = "hatchling.build"
 packages = ["lib"]
 """
 
+def notebooks(course):
+    """Every source notebook of the course."""
+    return [p for a in course.assignments() for p in course.notebooks(a)]
+
+
 def functions(tree):
     """Names of the top-level functions of a module."""
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
@@ -67,8 +72,8 @@ def functions(tree):
 def given_code(course):
     """The code cells of the source notebooks as students receive them, parsed:
     solution regions and hidden tests left out."""
-    for assignment in course.assignments():
-        nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+    for path in notebooks(course):
+        nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 source = HIDDEN_REGION.sub("", SOLUTION_REGION.sub("", cell.source))
@@ -179,9 +184,8 @@ def strip_functions(text, names):
 def graded_names(course):
     """Every function graded in some assignment of the course."""
     names = set()
-    for assignment in course.assignments():
-        nb = nbformat.read(course.source_notebook(assignment), as_version=4)
-        names.update(graded_function_names(nb))
+    for path in notebooks(course):
+        names.update(graded_function_names(nbformat.read(path, as_version=4)))
     return frozenset(names)
 
 

@@ -99,7 +99,7 @@ def _config(course, options, notes_path):
     execute = steps.index(Execute)
     if options.secure:
         steps[execute] = secure.SecureExecute
-        cfg.SecureExecute.library = str(course.release / "library")
+        cfg.SecureExecute.library = str(course.library or "")
         cfg.SecureExecute.memory_mb = options.memory_mb
     # Outputs are made harmless and small as soon as they exist: what is scored,
     # saved and shown is the cleaned notebook (kit/plugins/sanitize.py).

@@ -75,7 +75,8 @@ def preflight(address, library, memory_mb=None):
     worker yet (its tasks then wait for one)."""
     with connect(address) as client:
         try:
-            found = client.run(bubblewrap.preflight, str(library), memory_mb)
+            found = client.run(bubblewrap.preflight, library and str(library),
+                               memory_mb)
         except Exception as exc:  # noqa: BLE001 - a worker that cannot even check
             return (f"the workers could not run the check ({type(exc).__name__}: "
                     f"{last_message(str(exc))})")

@@ -24,9 +24,12 @@ from kit.course import KitError
 from lib import plots
 
 
-def problem_name(grade_id):
-    """``test_sigmoid`` -> ``sigmoid``; written answers keep their grade_id."""
-    return grade_id.removeprefix("test_")
+def problem_name(grade_id, notebook=None):
+    """``test_sigmoid`` -> ``sigmoid``; written answers keep their grade_id. In an
+    assignment of several notebooks, the notebook's name comes first
+    (``problem1: correct_squares``)."""
+    name = grade_id.removeprefix("test_")
+    return f"{notebook}: {name}" if notebook else name
 
 
 def scores(course):
@@ -39,8 +42,11 @@ def scores(course):
     rows = []
     with Gradebook(course.gradebook_url) as gb:
         for assignment in gb.assignments:
+            several = len(assignment.notebooks) > 1
             for submission in assignment.submissions:
                 for notebook in submission.notebooks:
+                    # A graded cell that is also an answer is graded by hand.
+                    answers = {c.name for c in notebook.notebook.solution_cells}
                     for grade in notebook.grades:
                         if grade.max_score == 0:
                             continue
@@ -49,8 +55,10 @@ def scores(course):
                         rows.append({
                             "assignment": assignment.name,
                             "student": submission.student.id,
-                            "problem": problem_name(grade.name),
-                            "kind": "auto" if grade.cell_type == "code" else "manual",
+                            "problem": problem_name(
+                                grade.name, notebook.name if several else None),
+                            "kind": "auto" if grade.cell_type == "code"
+                                    and grade.name not in answers else "manual",
                             "score": grade.score if graded else float("nan"),
                             "max_score": grade.max_score,
                         })
@@ -114,6 +122,7 @@ def failures(course):
             nb = nbformat.read(path, as_version=4)
         except (OSError, ValueError):  # nbformat's read errors are ValueErrors
             continue
+        several = len(list((course.release / path.parent.name).glob("*.ipynb"))) > 1
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if (cell.cell_type != "code" or not meta.get("grade")
@@ -124,7 +133,8 @@ def failures(course):
                     rows.append({
                         "assignment": path.parent.name,
                         "student": path.parent.parent.name,
-                        "problem": problem_name(meta.get("grade_id", "")),
+                        "problem": problem_name(meta.get("grade_id", ""),
+                                                path.stem if several else None),
                         "message": output.get("evalue") or output.get("ename", ""),
                     })
     return pd.DataFrame(rows, columns=["assignment", "student", "problem", "message"])

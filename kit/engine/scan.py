@@ -32,10 +32,13 @@ PASS_TEXT = re.compile(r"\bpass(ed|es)?\b|\btests?\b.*\bok\b|\bcorrect\b", re.I)
 
 
 def student_cells(nb):
-    """Code cells a student wrote: answer cells and cells that are not locked."""
+    """Code cells a student wrote: answer cells and cells that are not locked,
+    never test cells (nbgrader puts their source back from the release, locked or
+    not, and their docstrings often say "correct")."""
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
-        if cell.cell_type == "code" and not meta.get("locked"):
+        test = meta.get("grade") and not meta.get("solution")
+        if cell.cell_type == "code" and not meta.get("locked") and not test:
             yield meta.get("grade_id") or cell.get("id", "?"), cell.source
 
 

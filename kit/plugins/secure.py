@@ -45,7 +45,7 @@ from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Integer, Unicode
 
 from kit.course import FLAG_ATTRIBUTE, SUBSTITUTE_HOOK, nbgrader_meta
-from kit.plugins import notes
+from kit.plugins import notes, testscope
 from kit.sandbox import remote
 from kit.sandbox.bubblewrap import SandboxKernelManager
 
@@ -97,7 +97,8 @@ class SecureExecute(Execute):
     """nbgrader's Execute, with the kernel sandboxed and hidden tests run outside."""
 
     library = Unicode(
-        "", help="Folder of the student library the kernel imports (release/library)."
+        "", help="Folder of the student library the kernel imports (release/library; "
+                 "empty: none, the kernel imports from its environment only)."
     ).tag(config=True)
     memory_mb = Integer(
         4096, help="Address-space limit of a grading kernel, in MB (0: none)."
@@ -174,7 +175,7 @@ class SecureExecute(Execute):
         return self.nb
 
     def create_kernel_manager(self):
-        self.km = SandboxKernelManager(self._workdir, self.library,
+        self.km = SandboxKernelManager(self._workdir, self.library or None,
                                        memory_mb=self.memory_mb or None,
                                        read_only=[self._inbox, self._shared],
                                        writable=[self._outbox], config=self.config)
@@ -290,14 +291,6 @@ class SecureExecute(Execute):
             outcome.note("fault", session.broken)
 
 
-def _free_names(code):
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _free_names(const)
-    return names
-
-
 def _failure(exc, grade_id, outcome):
     """The error output of a hidden test that failed on ``exc``, noting what the
     report must show; never text the student's code chose."""
@@ -322,7 +315,7 @@ def _failure(exc, grade_id, outcome):
     kind = getattr(type(exc), FLAG_ATTRIBUTE, None)
     if kind in ("fault", "cheat"):
         outcome.note(kind, f"{grade_id}: {exc}")
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, (AssertionError, NameError)):  # the test's own words
         return error_output(type(exc).__name__, str(exc))
     # Any other error is the test's own code stopping on a value the submission
     # returned: its message could quote that value, so only its type is shown.
@@ -332,16 +325,19 @@ def _failure(exc, grade_id, outcome):
 
 def run_test(source, grade_id, namespace, session, outcome):
     """Run one hidden test cell here; return its outputs for nbgrader to score."""
-    code = compile(source, f"<hidden test {grade_id}>", "exec")
-    for name in _free_names(code):
-        if name not in namespace and not hasattr(builtins, name):
-            namespace[name] = remote.RemoteFunction(session, name)
+    tree = ast.parse(source)
+    code = compile(tree, f"<hidden test {grade_id}>", "exec")
+    known = session.student_globals
     stdout, stderr = io.StringIO(), io.StringIO()
     outputs = []
     with (warnings.catch_warnings(record=True) as caught,
           contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr)):
         try:
-            exec(code, namespace)  # noqa: S102 - the course's own hidden test
+            testscope.bind_student_globals(namespace, session,
+                                           testscope.student_names(tree), known)
+            # The course's own hidden test.
+            exec(code, namespace,  # noqa: S102
+                 testscope.TestScope(namespace, session, known))
             failure = None
         except Exception as exc:  # noqa: BLE001 - every failure scores zero
             failure = _failure(exc, grade_id, outcome)

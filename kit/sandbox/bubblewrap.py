@@ -52,8 +52,9 @@ def _python_roots():
 
 
 def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
-    """The bubblewrap command line that runs ``argv`` confined to ``workdir``;
-    folders in ``read_only`` and ``writable`` appear at the same paths inside."""
+    """The bubblewrap command line that runs ``argv`` confined to ``workdir``, with
+    the student library ``library`` (None: none) first on its path; folders in
+    ``read_only`` and ``writable`` appear at the same paths inside."""
     problem = available()
     if problem:
         raise KitError(problem)
@@ -78,8 +79,11 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
         if not str(root).startswith("/usr/"):
             cmd += ["--ro-bind", str(root), str(root)]
     inner_library, inner_agent = "/opt/kit/library", "/opt/kit/agent"
-    cmd += ["--ro-bind", str(Path(library).resolve()), inner_library,
-            "--ro-bind", str(Path(kernel.__file__).parent),
+    paths = [inner_agent]
+    if library:  # a course without a student library: the environment's own
+        cmd += ["--ro-bind", str(Path(library).resolve()), inner_library]
+        paths.insert(0, inner_library)
+    cmd += ["--ro-bind", str(Path(kernel.__file__).parent),
             f"{inner_agent}/{protocol.PACKAGE}",
             "--bind", str(workdir), str(workdir)]
     for folder in read_only:
@@ -88,7 +92,7 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
         cmd += ["--bind", str(folder), str(folder)]
     cmd += ["--chdir", str(workdir), "--clearenv"]
     env = dict(GRADING_ENV, HOME=str(workdir),
-               PYTHONPATH=os.pathsep.join([inner_library, inner_agent]),
+               PYTHONPATH=os.pathsep.join(paths),
                IPYTHONDIR="/tmp/ipython", MPLCONFIGDIR="/tmp/mpl",
                PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                      "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -112,7 +116,7 @@ class SandboxKernelManager(AsyncKernelManager):
         # A SIGINT to the process would reach bubblewrap and end the sandbox; an
         # interrupt_request makes the kernel interrupt itself inside it.
         self.kernel_spec.interrupt_mode = "message"
-        self._sandbox = dict(workdir=workdir, library=Path(library),
+        self._sandbox = dict(workdir=workdir, library=library and Path(library),
                              memory_mb=memory_mb, read_only=read_only,
                              writable=writable)
 

@@ -86,7 +86,11 @@ class Session:
         # The whole submission's time budget ends here (time.monotonic()).
         self.deadline = float("inf") if deadline is None else deadline
         self.callbacks = {}
-        self.count = self.keys = 0
+        self.count = self.keys = self.holds = 0
+        # The student's functions standing in the tests' namespace, by name, and
+        # the names the tests' namespace holds of the student's globals.
+        self.functions = {}
+        self.student_globals = set()
         self._replies, self._pending = {}, []
         self._deadline, self._what = float("inf"), ""
         self.broken = None
@@ -231,7 +235,7 @@ class Session:
     # -- what hidden tests use -------------------------------------------
     def _marker(self, value):
         if isinstance(value, RemoteFunction):
-            return (protocol.OWN_MARK, value.__name__)
+            return (protocol.OWN_MARK, value.ref)
         if callable(value) and not isinstance(value, (type, np.random.Generator)):
             self.keys += 1
             key = f"f{self.keys}"
@@ -252,13 +256,14 @@ class Session:
             for key in set(self.callbacks) - before:
                 del self.callbacks[key]
 
-    def call(self, name, args, kwargs):
-        """Call the student's function ``name``; return ``(value, after,
-        after_kwargs)``: what it returned, and its array arguments as it left them
-        (None where an argument is not an array). Nothing of the grader's own is
-        changed: the kernel works on copies of what it is sent."""
+    def call(self, name, args, kwargs, ref=None):
+        """Call the student's function ``name`` (the object ``ref`` refers to, when
+        given: :func:`protocol.held`); return ``(value, after, after_kwargs)``:
+        what it returned, and its array arguments as it left them (None where an
+        argument is not an array). Nothing of the grader's own is changed: the
+        kernel works on copies of what it is sent."""
         with self._scope():
-            order = {"op": protocol.CALL, "name": name,
+            order = {"op": protocol.CALL, "name": ref or name,
                      "args": [self._marker(a) for a in args],
                      "kwargs": {k: self._marker(v) for k, v in kwargs.items()}}
             out = self._request(order, f"call {name}()")
@@ -295,20 +300,78 @@ class Session:
                                   "restore functions after a test")
 
 
+    def function(self, name):
+        """The :class:`RemoteFunction` standing for the student's global ``name``."""
+        if name not in self.functions:
+            self.functions[name] = RemoteFunction(self, name)
+        return self.functions[name]
+
+    def lookup(self, names):
+        """``{name: value}`` of the student's globals among ``names`` (those not
+        defined are left out): a function of the student's as a
+        :class:`RemoteFunction`, a module as its name in a :class:`StudentModule`,
+        anything else as a copy in plain data."""
+        out = self._decode(self._request({"op": protocol.LOOKUP, "names": list(names)},
+                                         "look up the submission's globals"),
+                           "the submission's globals")
+        found = out.get("names") if isinstance(out, dict) else None
+        if not isinstance(found, dict):
+            raise ReplyRefused("the kernel's globals were unreadable")
+        values = {}
+        for name, what in found.items():
+            kind = what[0] if isinstance(what, list) and what else None
+            if name not in names:
+                continue
+            if kind == "function":
+                values[name] = self.function(name)
+            elif kind == "module" and len(what) == 2 and isinstance(what[1], str):
+                values[name] = StudentModule(what[1])
+            elif kind == "value" and len(what) == 2:
+                values[name] = what[1]
+        return values
+
+    def rebind(self, name, value=None, delete=False):
+        """Delete the student's global ``name`` (``delete``) or bind it again to
+        ``value``, one of the student's own functions. The functions that stood
+        for it keep standing for the object it named, as Python names do."""
+        order = {"op": protocol.SET, "name": name}
+        if name in self.functions:
+            self.holds += 1
+            key = f"h{self.holds}"
+            order["hold"] = key
+            self.functions.pop(name).ref = protocol.held(key)
+        if not delete:
+            order["value"] = self._marker(value)
+        self._request(order, f"change {name} for a test")
+
+
+class StudentModule:
+    """A module the student's code imported, known to the grader by its name."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<module {self.name} of the submission>"
+
+
 class RemoteFunction:
     """Stands for a student's function in the grader's namespace."""
 
     def __init__(self, session, name):
         self.session = session
         self.__name__ = self.__qualname__ = name
+        # What the kernel calls: the global of this name, or the object it named
+        # once a test deleted or rebound it (Session.rebind).
+        self.ref = name
 
     def __call__(self, *args, **kwargs):
-        return self.session.call(self.__name__, args, kwargs)[0]
+        return self.session.call(self.__name__, args, kwargs, self.ref)[0]
 
     def kit_call(self, args, kwargs):
         """``(value, after, after_kwargs)`` of a call (see :meth:`Session.call`):
         ``lib.checks.call`` judges in-place updates from them."""
-        return self.session.call(self.__name__, args, kwargs)
+        return self.session.call(self.__name__, args, kwargs, self.ref)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"

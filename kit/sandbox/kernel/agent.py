@@ -61,7 +61,7 @@ class _Stubs:
         if found and found[0] == protocol.CALLBACK_MARK:
             return self.stub(found[1])
         if found:
-            return self.namespace[found[1]]
+            return reference(self.namespace, found[1])
         if isinstance(value, (list, tuple)):
             return type(value)(self.resolve(v) for v in value)
         if isinstance(value, dict):
@@ -99,11 +99,30 @@ class _Stubs:
         return call_grader
 
 
+def reference(namespace, ref):
+    """The student's object a reference of the grader names: a global, or an
+    object held since its name was deleted or bound again (:func:`protocol.held`)."""
+    if ref.startswith(protocol.HELD):
+        return Agent.held[ref.removeprefix(protocol.HELD)]
+    return namespace[ref]
+
+
+def describe(value):
+    """What a global is, for the grader: a module (by name), a function (the grader
+    calls it here), or a value (sent as plain data)."""
+    if isinstance(value, type(builtins)):
+        return ["module", str(value.__name__)[:200]]
+    if callable(value):
+        return ["function"]
+    return ["value", value]
+
+
 class Agent:
     """Serves the grader's requests; its state is its own, never a global."""
 
     namespace = None  # the student's namespace, set when the extension loads
     saved = []  # names replaced by "bind", to put back on "unbind"
+    held = {}  # objects whose name a hidden test deleted or bound again, by key
 
     @classmethod
     def serve(cls, inbox, outbox, request):
@@ -118,6 +137,18 @@ class Agent:
         elif order["op"] == protocol.BIND:
             cls.saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})
             namespace.update(stubs.resolve(order["names"]))
+            return
+        elif order["op"] == protocol.LOOKUP:
+            reply = {"names": {name: describe(namespace[name])
+                               for name in order["names"] if name in namespace}}
+        elif order["op"] == protocol.SET:
+            name = order["name"]
+            if order.get("hold") and name in namespace:
+                cls.held[order["hold"]] = namespace[name]
+            if "value" in order:
+                namespace[name] = stubs.resolve(order["value"])
+            else:
+                namespace.pop(name, None)
             return
         elif order["op"] == protocol.UNBIND:
             for name, value in cls.saved.pop().items():
@@ -140,7 +171,7 @@ def _call(namespace, order, stubs):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            reply["value"] = namespace[order["name"]](*args, **kwargs)
+            reply["value"] = reference(namespace, order["name"])(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - the grader judges every outcome
             reply = _raised(exc)
     reply["after"] = [a if isinstance(a, np.ndarray) else None for a in args]

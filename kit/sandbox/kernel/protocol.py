@@ -21,7 +21,8 @@ step  who                      writes                           where
 ====  =======================  ===============================  =====================
 1     grader                   an order, pickled: ``op`` one    ``inbox/rN.pkl``
                                of :data:`PING`, :data:`CALL`,   (:func:`order_file`)
-                               :data:`BIND`, :data:`UNBIND`
+                               :data:`BIND`, :data:`UNBIND`,
+                               :data:`LOOKUP`, :data:`SET`
 2     grader                   :data:`REQUEST` for ``rN``       execute_request
 3     kernel, during step 2    a callback's arguments,          ``outbox/cb-K-I``
       (any number of times)    encoded; then the prompt         (:func:`callback_name`)
@@ -31,8 +32,9 @@ step  who                      writes                           where
                                ``call`` of a kernel function
 3b    kernel, after ``call``   that call's outcome, encoded;    ``outbox/cb-K-I-J``
                                then ``kit-result cb-K-I-J``     input_request
-4     kernel                   the outcome of a :data:`PING`    ``outbox/rN.out``
-                               or :data:`CALL`, encoded         (:func:`reply_base`)
+4     kernel                   the outcome of a :data:`PING`,   ``outbox/rN.out``
+                               :data:`CALL` or :data:`LOOKUP`,  (:func:`reply_base`)
+                               encoded
 5     kernel                   the end of the request           execute_reply
 ====  =======================  ===============================  =====================
 
@@ -61,6 +63,9 @@ AGENT_MODULE = f"{PACKAGE}.agent"
 
 #: Orders of the grader (the ``op`` of an order).
 PING, CALL, BIND, UNBIND = "ping", "call", "bind", "unbind"
+#: Orders that read and change the student's globals for a hidden test: what some
+#: names are (:data:`LOOKUP`), and a name deleted or bound again (:data:`SET`).
+LOOKUP, SET = "lookup", "set"
 #: What the agent answers a ping with.
 READY = "ready"
 
@@ -74,8 +79,12 @@ REQUEST = ("[c for c in ().__class__.__base__.__subclasses__() "
 CALLBACK_PROMPT, RESULT_PROMPT = "kit-callback", "kit-result"
 
 #: Markers of functions in what the grader sends: a function of the grader's
-#: (served by a callback) or one of the student's own, by name.
+#: (served by a callback) or one of the student's own, by reference
+#: (:func:`held`).
 CALLBACK_MARK, OWN_MARK = "\0kit-callback", "\0kit-own"
+#: What a reference to a student's function starts with when it names an object
+#: the agent holds (the name it had was deleted or bound again) rather than a global.
+HELD = "#"
 
 # Limits of what the grader reads of one reply of the kernel: the arrays' file (and
 # the bytes its arrays hold once read), the JSON tree, and the number of arrays.
@@ -147,6 +156,12 @@ def parse_prompt(prompt):
                                           and "/" not in parts[1]):
         return tuple(parts)
     return None
+
+
+def held(key):
+    """The reference to the object the agent holds under ``key``; any other
+    reference is the name of a global of the student's."""
+    return f"{HELD}{key}"
 
 
 def marker(value):
