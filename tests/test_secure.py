@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from jupyter_client import BlockingKernelClient
 
+from kit.plugins import secure
 from kit.sandbox import bubblewrap, remote
 
 
@@ -208,6 +209,55 @@ def test_exceptions_come_back_as_exceptions(kernel):
     with pytest.raises(ValueError, match="bad magic number in x.gz") as info:
         call(session, "fails", "x.gz")
     assert info.value.kit_summary == "fails() raised ValueError."
+
+
+def hidden_test(session, namespace, source):
+    """Run ``source`` as a hidden test cell; return its outputs (nothing: passed)."""
+    return secure.run_test(source, "t", namespace, session, secure.Outcome())
+
+
+def test_hidden_tests_read_and_delete_the_students_globals_as_in_the_kernel(kernel):
+    """nbgrader's tests run in the student's namespace: a test reads the student's
+    variables, and deletes a function to see that another one needs it."""
+    km, kc, session, _ = kernel
+    run(kc, "answer = [42, 'x']\n"
+            "def squares(n):\n    return [i * i for i in range(1, n + 1)]\n"
+            "def sum_of_squares(n):\n    return sum(squares(n))\n"
+            "def own_sum(n):\n    return sum(i * i for i in range(1, n + 1))\n")
+    namespace = {"__builtins__": __builtins__}
+    assert hidden_test(session, namespace, "assert answer == [42, 'x']") == []
+    uses = ("orig = squares\ndel squares\ntry:\n    {f}(1)\nexcept NameError:\n"
+            "    pass\nelse:\n    raise AssertionError('does not use squares')\n"
+            "finally:\n    squares = orig\n")
+    assert hidden_test(session, namespace, uses.format(f="sum_of_squares")) == []
+    failed = hidden_test(session, namespace, uses.format(f="own_sum"))
+    assert failed[-1].evalue == "does not use squares"
+    # put back in the kernel as well, the very function it was
+    assert hidden_test(session, namespace, "assert sum_of_squares(3) == 14") == []
+    assert run(kc, "print(sum_of_squares(3), squares.__name__)").split() == [
+        "14", "squares"]
+    # a test that deletes and does not put back leaves the name deleted
+    assert hidden_test(session, namespace, "del squares") == []
+    assert hidden_test(session, namespace, "squares(2)")[-1].ename == "NameError"
+    assert "NameError" in run(kc, "squares")
+    run(kc, "def squares(n):\n    return [i * i for i in range(1, n + 1)]")
+
+
+def test_a_tests_own_values_never_reach_the_kernel(kernel):
+    """A hidden test binding a name the student's code chose (to a hidden input,
+    or to a function of its own) binds it in the grader only: the student's code
+    could read it there."""
+    km, kc, session, _ = kernel
+    run(kc, "def expected():\n    return None\nanswer = 1\n"
+            "def squares(n):\n    return [i * i for i in range(1, n + 1)]\n"
+            "def peek():\n    return expected if not callable(expected) else answer\n")
+    namespace = {"__builtins__": __builtins__}
+    out = hidden_test(session, namespace,
+                      "answer = 99\nexpected = 41\ndef squares(n):\n    return []\n"
+                      "assert peek() == 1\nassert squares(3) == []")
+    assert out == []
+    assert run(kc, "print(answer, callable(expected), squares(2))").split() == [
+        "1", "True", "[1,", "4]"]
 
 
 def test_a_kernel_that_exits_ends_the_session(kernel):

@@ -30,6 +30,7 @@ import pandas as pd
 from kit.commands import build
 from kit.course import Course, KitError
 from kit.engine import autograde, cluster, ledger, report
+from kit.plugins import testscope
 from kit.sandbox import bubblewrap
 
 # Exit status of `python -m kit grade` when some submission needs a person's look.
@@ -147,6 +148,10 @@ def run(course=None, rebuild=False, log=print, progress=False, force=False,
     found = submissions(course, assignments, students)
     if rebuild:
         build.build(course, log=log)
+    elif options.get("secure", True):  # kit build says it as well
+        for assignment in found:
+            for warning in testscope.assignment_warnings(course, assignment):
+                log(f"warning: {warning}")
     flags = grade(course, found, autograde.Options(**options), log=log,
                   progress=progress, force=force, scheduler=scheduler)
     df = export(course)

@@ -167,10 +167,11 @@ def _retype(cell, cell_type):
 def _restore(cell, ref):
     """Give ``cell`` the grading of its release cell ``ref``; return what differed."""
     meta, ref_meta = nbgrader_meta(cell), nbgrader_meta(ref)
-    # nbgrader before 0.7 recorded no type: the cell's own then stands for it.
-    recorded = dict(meta, cell_type=meta.get("cell_type", cell.cell_type))
+    # Older nbgrader recorded no type: the cell's own then stands for it.
+    mine = dict(meta, cell_type=meta.get("cell_type", cell.cell_type))
+    theirs = dict(ref_meta, cell_type=ref_meta.get("cell_type", ref.cell_type))
     changed = []
-    if any(recorded.get(k) != ref_meta.get(k) for k in GRADING_KEYS):
+    if any(mine.get(k) != theirs.get(k) for k in GRADING_KEYS):
         changed.append("its grading metadata was changed")
     cell.metadata["nbgrader"] = copy.deepcopy(ref_meta)
     if cell.cell_type != ref.cell_type:

@@ -27,6 +27,8 @@ import importlib
 import symtable
 import sys
 
+import nbformat
+
 from kit.course import SUBSTITUTE_HOOK, nbgrader_meta
 from kit.sandbox import remote
 
@@ -227,3 +229,10 @@ def findings(nb):
                                 + instead.format(n=base.id))
         found += [(grade_id, w) for w in dict.fromkeys(what)]
     return found
+
+
+def assignment_warnings(course, assignment):
+    """:func:`findings` of every source notebook of an assignment, as sentences."""
+    for path in course.notebooks(assignment):
+        for cell, what in findings(nbformat.read(path, as_version=4)):
+            yield f"{assignment}/{path.name}: hidden test {cell} {what}"
