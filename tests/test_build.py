@@ -81,12 +81,15 @@ def test_demo_submissions_match_their_definitions(repo):
             assert same, f"{path} out of date: run `make submissions`"
 
 
-def test_build_fails_clearly_when_a_twin_is_missing(tmp_path):
-    """Is a source notebook without its text twin reported by name?"""
-    (tmp_path / "source" / "hw").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "source" / "hw" / "hw.ipynb")
-    with pytest.raises(KitError, match=r"hw\.py: missing"):
-        build.sync_source(Course(tmp_path), "hw")
+def test_a_notebook_without_a_text_twin_is_its_own_source(tmp_path):
+    """An nbgrader course has no jupytext twins: its notebooks are the source, and
+    the build leaves them as they are."""
+    path = tmp_path / "source" / "hw" / "hw.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    before = path.read_bytes()
+    assert build.sync_source(Course(tmp_path), "hw") is False
+    assert path.read_bytes() == before
 
 
 def test_build_fails_clearly_when_the_reference_solution_breaks(built, tmp_path):

@@ -16,16 +16,19 @@ def test_a_sandboxed_kernel_starts_here(repo):
 
 
 def test_grading_without_a_student_library_stops_at_once_with_the_cause(tmp_path):
-    """A course whose release/library is missing (never built) fails no submission
-    one by one: the command stops first and says what bubblewrap said."""
+    """A course with lib/ whose release/library is missing (never built) fails no
+    submission one by one: the command stops first and says why; and a folder the
+    sandbox cannot find stops the check with what bubblewrap said."""
     course = copy_course(REPO, tmp_path / "course", assignments=["logistic_regression"])
     proc = subprocess.run([sys.executable, "-m", "kit", "--course", str(course.root),
                            "grade"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert proc.stderr.startswith("error: secure grading cannot start: a sandboxed "
-                                  "Python could not start: bwrap: Can't find source "
-                                  f"path {course.release / 'library'}")
+    assert proc.stderr.startswith(f"error: {course.release / 'library'}: missing; "
+                                  "the student library is built from lib/")
     assert not (course.root / "autograded").exists()
+    problem = bubblewrap.preflight(course.release / "library")
+    assert problem.startswith("a sandboxed Python could not start: bwrap: Can't find "
+                              f"source path {course.release / 'library'}")
 
 
 def test_an_environment_under_tmp_is_visible_in_the_sandbox(repo, tmp_path):
