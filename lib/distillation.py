@@ -12,9 +12,12 @@ from a fixed initialisation ``theta0`` (`one_step`). Distillation chooses ``xd``
 `initial_theta`: the same random matrix on every call (the "fixed initialisation"
 setting of the paper).
 
-`one_step`, `distill_grads` and `dataset_distill` are graded in the notebook and
-withheld from the student build of the library (see the README, "What students
-receive"); `initial_theta` and the input validation `_checked` are not.
+`f1_micro` scores the models trained on the distilled images from their confusion
+matrix.
+
+`one_step`, `distill_grads`, `dataset_distill` and `f1_micro` are graded in the
+notebook and withheld from the student build of the library (see the README, "What
+students receive"); `initial_theta` and the input validation `_checked` are not.
 """
 
 import numbers
@@ -213,6 +216,53 @@ def dataset_distill(X, y, n_classes=10, steps=300, alpha=1.0, eta0=10.0, rng=Non
         xd = xd - alpha * grad_xd
         eta = eta - alpha * grad_eta
     return xd, eta
+
+
+def f1_micro(confusion):
+    """Micro-averaged F1 score from a confusion matrix.
+
+    Micro averaging pools the counts of all classes: with ``TP`` the sum of the
+    diagonal and ``FP``, ``FN`` the sums over the classes of their false positives
+    and false negatives, F1 is ``2 TP / (2 TP + FP + FN)``. With one label per
+    example every error is a false positive of the predicted class and a false
+    negative of the true one, so ``FP = FN = total - TP`` and the score is the
+    accuracy, ``trace / total``.
+
+    Parameters
+    ----------
+    confusion : ndarray of shape (k, k)
+        Counts (non-negative, integers or floats): ``confusion[i, j]`` examples of
+        true class ``i`` predicted as class ``j`` (rows true, columns predicted, as
+        `sklearn.metrics.confusion_matrix` returns them).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``confusion`` is not a square 2-d array of finite counts >= 0 with a
+        positive total.
+    """
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(
+            f"confusion must be a square 2-d array of shape (k, k), got shape "
+            f"{confusion.shape} instead."
+        )
+    if confusion.dtype.kind not in "iuf":
+        raise ValueError(f"confusion must hold counts, got dtype {confusion.dtype}.")
+    confusion = confusion.astype(float)
+    if not np.all(np.isfinite(confusion)) or np.any(confusion < 0):
+        raise ValueError("confusion must hold finite counts >= 0.")
+    total = confusion.sum()
+    if total == 0:
+        raise ValueError("confusion counts no example: its F1 score is undefined.")
+    tp = np.trace(confusion)  # the correct predictions of every class
+    fp = fn = total - tp  # each error: a false positive and a false negative
+    return float(2.0 * tp / (2.0 * tp + fp + fn))
 
 
 def _checked(X, labels, theta, x_name, label_name):

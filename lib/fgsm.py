@@ -6,6 +6,9 @@ of shape ``(k,)``; ``X`` has one example per row with pixels in [0, 1], and ``y`
 holds integer labels in ``0..k-1``. The loss of an example is its cross-entropy
 ``-log softmax(x @ W + b)[y]``.
 
+`blend` is not an attack but a corruption: every image blended with one fixed
+example image (the homework's "spoiled" test set).
+
 The functions named in the assignment's answer cells are withheld from the student
 build of the library (see the README, "What students receive").
 """
@@ -128,6 +131,51 @@ def targeted_example(target, W, b, eta=0.1, iters=10, rng=None):
         residual[target] -= 1.0
         x = np.clip(x - eta * np.sign(W @ residual), 0.0, 1.0)
     return x
+
+
+def blend(X, example, alpha):
+    """Every row of ``X`` blended with one example image, by the brighter pixel.
+
+    Row ``i`` of the result is ``maximum(X[i] * (1 - alpha), alpha * example)``:
+    the image dimmed by the factor ``1 - alpha``, with the pixels of the example
+    (scaled by ``alpha``) drawn over it wherever they are brighter. ``alpha = 0``
+    leaves images with pixels >= 0 unchanged; ``alpha = 1`` replaces every image by
+    the example.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+        Images, one per row, with pixels in [0, 1].
+    example : ndarray of shape (n_features,)
+        The one image blended into every row.
+    alpha : float
+        The weight of the example, in [0, 1].
+
+    Returns
+    -------
+    ndarray of shape (n, n_features)
+        Of the dtype NumPy's arithmetic gives: float64 for float64 images, float32
+        for float32 images and example with a Python float ``alpha``.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-d, ``example`` is not 1-d of length ``n_features``, or
+        ``alpha`` is not a number in [0, 1].
+    """
+    if not (isinstance(alpha, numbers.Real) and 0 <= alpha <= 1):
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r} instead.")
+    X, example = np.asarray(X), np.asarray(example)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-d of shape (n, n_features), got shape {X.shape} instead."
+        )
+    if example.shape != (X.shape[1],):
+        raise ValueError(
+            f"example must have shape ({X.shape[1]},) to match X, got "
+            f"{example.shape} instead."
+        )
+    return np.maximum(X * (1.0 - alpha), alpha * example)  # (n, n_features)
 
 
 def _check_weights(W, b):

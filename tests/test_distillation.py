@@ -4,8 +4,9 @@ The oracles are autograd's gradients of the distillation objective written here 
 ``autograd.numpy``, central finite differences in float64 (by hand, and with
 ``scipy.differentiate.jacobian`` as the notebook's check does), scikit-learn's
 ``log_loss`` for the loss, a gradient-descent step written here from the documented
-algorithm, and held-out accuracy on scikit-learn's digits. Every assertion states
-its tolerance.
+algorithm, held-out accuracy on scikit-learn's digits, and for ``f1_micro``
+scikit-learn's ``f1_score(average="micro")`` and ``accuracy_score``. Every
+assertion states its tolerance.
 """
 
 import numbers
@@ -17,7 +18,7 @@ from autograd import grad
 from autograd.scipy.special import logsumexp
 from scipy.differentiate import jacobian
 from scipy.special import softmax
-from sklearn.metrics import log_loss
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
 
 from lib import distillation as dd
 from lib.data import load_digits, split
@@ -328,3 +329,95 @@ def test_dataset_distill_rejects_bad_arguments(digits, kwargs, match):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match=match):
         dd.dataset_distill(X, y, **kwargs)
+
+
+# --- f1_micro ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed, n, k, right", [(0, 500, 10, 0.7), (1, 40, 2, 0.5),
+                                               (2, 300, 4, 0.2), (3, 7, 3, 0.0)])
+def test_f1_micro_matches_sklearn(seed, n, k, right):
+    """Is it scikit-learn's micro F1, and the accuracy, of the same predictions?"""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(k, size=n, p=np.arange(1, k + 1) / (k * (k + 1) / 2))  # unequal
+    pred = np.where(rng.uniform(size=n) < right, y, rng.integers(0, k, size=n))
+    confusion = confusion_matrix(y, pred, labels=np.arange(k))
+    got = dd.f1_micro(confusion)
+    assert isinstance(got, float)
+    # rtol 1e-12: the same counts, divided in another order.
+    np.testing.assert_allclose(got, f1_score(y, pred, average="micro"), rtol=1e-12)
+    np.testing.assert_allclose(got, accuracy_score(y, pred), rtol=1e-12)
+    macro = f1_score(y, pred, average="macro", zero_division=0.0)
+    assert right == 0.0 or abs(got - macro) > 1e-3  # the cases tell micro from macro
+
+
+def test_f1_micro_of_weighted_counts_matches_sklearn():
+    rng = np.random.default_rng(4)
+    y, pred = rng.integers(0, 5, size=200), rng.integers(0, 5, size=200)
+    weight = rng.uniform(0.1, 3.0, size=200)
+    confusion = confusion_matrix(y, pred, labels=np.arange(5), sample_weight=weight)
+    # rtol 1e-12: float counts summed in another order.
+    np.testing.assert_allclose(dd.f1_micro(confusion),
+                               f1_score(y, pred, average="micro",
+                                        sample_weight=weight), rtol=1e-12)
+
+
+def test_f1_micro_of_perfect_and_of_all_wrong_predictions():
+    assert dd.f1_micro(np.diag([3, 1, 4])) == 1.0  # exact
+    assert dd.f1_micro(np.array([[0, 2], [5, 0]])) == 0.0  # exact
+    assert dd.f1_micro(np.array([[12]])) == 1.0  # one class
+    assert dd.f1_micro([[90, 10], [0, 0]]) == 0.9  # a class never true; a list
+
+
+def test_f1_micro_does_not_modify_its_argument():
+    confusion = np.array([[5, 1], [2, 3]])
+    dd.f1_micro(confusion)
+    np.testing.assert_array_equal(confusion, [[5, 1], [2, 3]])
+
+
+@pytest.mark.parametrize("confusion, match", [
+    (np.ones((2, 3)), r"square 2-d array of shape \(k, k\), got shape \(2, 3\)"),
+    (np.ones(4), r"square 2-d array"),
+    (np.array([[1, -1], [0, 2]]), "finite counts >= 0"),
+    (np.array([[1.0, np.nan], [0.0, 2.0]]), "finite counts >= 0"),
+    (np.zeros((3, 3)), "counts no example"),
+    (np.array([["a", "b"], ["c", "d"]]), "must hold counts"),
+])
+def test_f1_micro_rejects_what_is_not_a_confusion_matrix(confusion, match):
+    with pytest.raises(ValueError, match=match):
+        dd.f1_micro(confusion)
+
+
+def train_from_zero(images, epochs, lr=1.0):
+    """The notebook's training: full-batch gradient descent from zero weights on
+    (images, 0..9), the gradient of the mean cross-entropy written here;
+    the weights after every epoch."""
+    theta, labels, out = np.zeros((images.shape[1], 10)), np.eye(10), []
+    for _ in range(epochs):
+        theta = theta - lr * images.T @ (softmax(images @ theta, axis=1) - labels) / 10
+        out.append(theta)
+    return out
+
+
+def test_training_longer_on_the_distilled_images(digits):
+    """What the notebook's section 8 and its written answer say: both models fit
+    their ten images from the first epoch; after 300 epochs the distilled images
+    give a far better micro F1 than one real image per class, but less than after
+    the first epoch, most of the fall within the first few dozen epochs."""
+    X_train, y_train, X_test, y_test = digits
+    xd, _ = dd.dataset_distill(X_train, y_train, steps=1000, rng=0)
+    rng = np.random.default_rng(1)  # the draws of the notebook's real images
+    real = np.array([X_train[rng.choice(np.flatnonzero(y_train == c))]
+                     for c in range(10)])
+    scores = {}
+    for name, images in (("distilled", xd), ("real", real)):
+        thetas = train_from_zero(images, 300)
+        assert np.array_equal(np.argmax(images @ thetas[0], axis=1), np.arange(10))
+        scores[name] = [dd.f1_micro(confusion_matrix(
+            y_test, np.argmax(X_test @ t, axis=1), labels=np.arange(10)))
+            for t in thetas]
+    distilled, real = np.array(scores["distilled"]), np.array(scores["real"])
+    assert distilled[-1] > real[-1] + 0.2, (distilled[-1], real[-1])
+    assert distilled[0] > distilled[-1] + 0.03
+    assert distilled[0] - distilled[50] > 0.8 * (distilled[0] - distilled[-1])
+    assert real.max() < 0.7

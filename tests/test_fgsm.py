@@ -2,8 +2,9 @@
 
 The oracles are autograd's gradient of the per-example cross-entropy (written with
 ``logsumexp``) with respect to the inputs, central finite differences, scikit-learn's
-``LogisticRegression`` (its ``predict`` and ``predict_log_proba``) and attack loops
-re-derived here with the autograd gradient, all in float64. Every assertion states
+``LogisticRegression`` (its ``predict`` and ``predict_log_proba``), attack loops
+re-derived here with the autograd gradient and, for ``blend``, a plain loop over
+the pixels, all in float64. Every assertion states
 its tolerance.
 """
 
@@ -314,6 +315,94 @@ def test_targeted_example_lowers_the_loss_of_the_target(model):
                                                                           b)[0]
 
 
+# --- blend -------------------------------------------------------------------------
+
+
+def blend_loop(X, example, alpha):
+    """The oracle: pixel by pixel, the larger of the two weighted values."""
+    out = []
+    for row in X:
+        out.append([max((1.0 - alpha) * float(x), alpha * float(e))
+                     for x, e in zip(row, example, strict=True)])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 0.8, 1.0])
+def test_blend_matches_a_plain_loop(alpha):
+    rng = np.random.default_rng(20)
+    X, example = rng.uniform(size=(15, 9)), rng.uniform(size=9)
+    X[:, :3] = np.round(X[:, :3])  # pixels at exactly 0 and 1
+    got = fgsm.blend(X, example, alpha)
+    assert got.shape == X.shape and got.dtype == np.float64
+    # atol 1e-15: one product and one comparison per pixel.
+    np.testing.assert_allclose(got, blend_loop(X, example, alpha), rtol=0,
+                               atol=1e-15)
+
+
+def test_blend_of_float32_mnist_images_stays_float32(mnist):
+    X, example = mnist[2][:20], mnist[0][0]
+    got = fgsm.blend(X, example, 0.4)
+    assert got.dtype == np.float32
+    # rtol 1e-7: float32 products (rounding 6e-8) against float64 ones.
+    np.testing.assert_allclose(got, blend_loop(X, example, 0.4), rtol=1e-7)
+    assert fgsm.blend(X.astype(float), example, 0.4).dtype == np.float64
+
+
+def test_blend_keeps_the_images_at_alpha_zero_and_gives_the_example_at_one():
+    rng = np.random.default_rng(21)
+    X, example = rng.uniform(size=(6, 5)), rng.uniform(size=5)
+    np.testing.assert_array_equal(fgsm.blend(X, example, 0.0), X)  # exact
+    np.testing.assert_array_equal(fgsm.blend(X, example, 1.0),
+                                  np.tile(example, (6, 1)))  # exact
+
+
+def test_blend_does_not_modify_its_arguments():
+    rng = np.random.default_rng(22)
+    X, example = rng.uniform(size=(4, 3)), rng.uniform(size=3)
+    copies = X.copy(), example.copy()
+    fgsm.blend(X, example, 0.6)
+    np.testing.assert_array_equal(X, copies[0])
+    np.testing.assert_array_equal(example, copies[1])
+
+
+@pytest.fixture(scope="module")
+def spoiled(mnist):
+    """The notebook's spoiled test sets: (clf, y_test, alpha -> predictions), for
+    the full sample and for the grading subset."""
+    out = {}
+    for name, data in (("full", mnist), ("grading", load_mnist(n_train=2000,
+                                                                 n_test=1000))):
+        X_train, y_train, X_test, y_test = data
+        clf = train(X_train, y_train)[0]
+        threes = X_train[y_train == 3].astype(np.float64)
+        example = threes[np.argmin(((threes - threes.mean(axis=0)) ** 2).sum(axis=1))]
+        out[name] = y_test, {a: clf.predict(fgsm.blend(X_test.astype(float), example,
+                                                       a))
+                             for a in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)}
+    return out
+
+
+@pytest.mark.parametrize("run", ["full", "grading"])
+def test_the_spoiled_test_set_goes_to_the_class_of_the_example(spoiled, run):
+    """What the notebook's written answer says of the test set blended with a 3."""
+    y, predictions = spoiled[run]
+    accuracy = [np.mean(p == y) for p in predictions.values()]
+    assert np.all(np.diff(accuracy) < 0), accuracy  # falls steadily with alpha
+    p = predictions[0.5]
+    assert np.mean(p == 3) > 0.5  # more than half of the images called 3
+    assert np.mean(p[y == 3] == 3) > 0.9  # the 3s stay right
+    assert np.all(p[y == 1] == 3)  # every 1 becomes a 3
+    errors = p[p != y]
+    assert np.argsort(np.bincount(errors, minlength=10))[-2:].tolist() == [5, 3]
+    right = [np.mean(p[y == d] == d) for d in range(10)]
+    assert set(np.argsort(right)[-3:]) == {0, 3, 5}  # besides 3: 5 and 0
+    for d in (2, 8):
+        assert np.mean(p[y == d] == 3) > 0.5  # most 2s and 8s
+    for d in (6, 7, 9):
+        assert 0.3 < np.mean(p[y == d] == 3) < 0.7  # about half
+    assert np.mean(predictions[0.7] == 3) > 0.95  # nearly every image at 0.7
+
+
 # --- errors ------------------------------------------------------------------------
 
 
@@ -352,3 +441,23 @@ def test_targeted_example_rejects_bad_arguments(kwargs, match):
     _, _, W, b = random_problem(14, 1, 4, 3)
     with pytest.raises(ValueError, match=match):
         fgsm.targeted_example(W=W, b=b, **kwargs)
+
+
+@pytest.mark.parametrize("alpha, match", [
+    (-0.1, r"alpha must be a number in \[0, 1\]"),
+    (1.5, r"alpha must be a number in \[0, 1\]"),
+    (np.nan, r"alpha must be a number in \[0, 1\]"),
+    ("0.5", r"alpha must be a number in \[0, 1\]"),
+])
+def test_blend_rejects_a_bad_alpha(alpha, match):
+    with pytest.raises(ValueError, match=match):
+        fgsm.blend(np.zeros((2, 3)), np.zeros(3), alpha)
+
+
+def test_blend_rejects_shapes_that_do_not_match():
+    with pytest.raises(ValueError, match=r"example must have shape \(3,\)"):
+        fgsm.blend(np.zeros((2, 3)), np.zeros(4), 0.5)
+    with pytest.raises(ValueError, match=r"example must have shape \(3,\)"):
+        fgsm.blend(np.zeros((2, 3)), np.zeros((1, 3)), 0.5)
+    with pytest.raises(ValueError, match="X must be 2-d"):
+        fgsm.blend(np.zeros(3), np.zeros(3), 0.5)

@@ -23,6 +23,7 @@ DEMO = {
     "direct-path-only": ["distill_grads__wrong_no_softmax_path"],
     "sum-not-mean": ["distill_grads__wrong_outer_sum"],
     "frozen-eta": ["dataset_distill__wrong_never_updates_eta"],
+    "macro-f1": ["f1_micro__wrong_macro"],
 }
 
 
@@ -374,3 +375,64 @@ def dataset_distill__wrong_global_seed(X, y, n_classes=10, steps=300, alpha=1.0,
         xd = xd - alpha * g_xd
         eta = eta - alpha * g_eta
     return xd, eta
+
+
+# --- f1_micro
+
+def f1_micro__correct_accuracy(confusion):
+    # With one label per example, micro F1 is the fraction on the diagonal.
+    return float(np.diag(confusion).sum() / confusion.sum())
+
+
+def f1_micro__correct_per_class_counts(confusion):
+    c = np.asarray(confusion, dtype=float)
+    tp = np.diag(c)
+    fp = c.sum(axis=0) - tp  # predicted as the class, but of another
+    fn = c.sum(axis=1) - tp  # of the class, predicted as another
+    return float(2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()))
+
+
+def f1_micro__correct_pooled_precision_recall(confusion):
+    k = len(confusion)
+    tp = sum(confusion[i][i] for i in range(k))
+    predicted = sum(confusion[i][j] for i in range(k) for j in range(k))
+    precision = recall = tp / predicted
+    if precision + recall == 0:
+        return 0.0
+    return float(2 * precision * recall / (precision + recall))
+
+
+def f1_micro__wrong_macro(confusion):
+    c = np.asarray(confusion, dtype=float)
+    tp = np.diag(c)
+    denominator = c.sum(axis=0) + c.sum(axis=1)  # 2 TP + FP + FN of each class
+    scores = np.divide(2 * tp, denominator, out=np.zeros_like(tp),
+                       where=denominator > 0)
+    return float(scores.mean())
+
+
+def f1_micro__wrong_mean_recall(confusion):
+    c = np.asarray(confusion, dtype=float)
+    support = c.sum(axis=1)
+    recall = np.divide(np.diag(c), support, out=np.zeros(len(c)), where=support > 0)
+    return float(recall.mean())
+
+
+def f1_micro__wrong_no_factor_two(confusion):
+    tp = np.trace(confusion)
+    errors = np.sum(confusion) - tp
+    return float(tp / (tp + errors + errors))
+
+
+def f1_micro__wrong_weighted_by_support(confusion):
+    c = np.asarray(confusion, dtype=float)
+    tp = np.diag(c)
+    denominator = c.sum(axis=0) + c.sum(axis=1)
+    scores = np.divide(2 * tp, denominator, out=np.zeros_like(tp),
+                       where=denominator > 0)
+    return float(np.sum(scores * c.sum(axis=1)) / c.sum())
+
+
+def f1_micro__wrong_per_class(confusion):
+    c = np.asarray(confusion, dtype=float)
+    return 2 * np.diag(c) / (c.sum(axis=0) + c.sum(axis=1))

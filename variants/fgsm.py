@@ -22,6 +22,7 @@ DEMO = {
     "gradient-without-onehot": ["input_gradient__wrong_no_onehot"],
     "fgsm-without-clipping": ["fgsm__wrong_no_clip"],
     "targeted-ascent": ["targeted_example__wrong_ascent"],
+    "blend-by-sum": ["blend__wrong_weighted_sum"],
 }
 
 
@@ -237,3 +238,45 @@ def targeted_example__wrong_gradient_of_the_predicted_class(target, W, b, eta=0.
         g = input_gradient(x[None], np.array([label]), W, b)[0]
         x = np.clip(x - eta * np.sign(g), 0, 1)
     return x
+
+
+# --- blend
+
+def blend__correct_loop_where(X, example, alpha):
+    out = np.empty(np.shape(X))
+    for i in range(len(X)):
+        dimmed, drawn = X[i] * (1 - alpha), alpha * example
+        out[i] = np.where(dimmed >= drawn, dimmed, drawn)
+    return out
+
+
+def blend__correct_stacked_max(X, example, alpha):
+    both = np.stack([(1.0 - alpha) * np.asarray(X, dtype=float),
+                     np.broadcast_to(alpha * example, np.shape(X))])
+    return both.max(axis=0)
+
+
+def blend__correct_subtract_then_fmax(X, example, alpha):
+    return np.fmax(X - alpha * X, example[None, :] * alpha)
+
+
+def blend__wrong_minimum(X, example, alpha):
+    return np.minimum(X * (1 - alpha), alpha * example)
+
+
+def blend__wrong_weighted_sum(X, example, alpha):
+    return X * (1 - alpha) + alpha * example
+
+
+def blend__wrong_swapped_weights(X, example, alpha):
+    return np.maximum(X * alpha, (1 - alpha) * example)
+
+
+def blend__wrong_test_image_not_dimmed(X, example, alpha):
+    return np.maximum(X, alpha * example)
+
+
+def blend__wrong_in_place(X, example, alpha):
+    X *= 1 - alpha
+    np.maximum(X, alpha * example, out=X)
+    return X

@@ -44,11 +44,21 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from lets_plot import aes, geom_line, geom_point, gggrid, ggplot, ggsize, labs
+from IPython.display import display
+from lets_plot import (
+    aes,
+    geom_line,
+    geom_point,
+    gggrid,
+    ggplot,
+    ggsize,
+    labs,
+    scale_x_log10,
+)
 from scipy.differentiate import jacobian
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
+from sklearn.metrics import confusion_matrix, log_loss
 
 from lib import checks, plots
 from lib.data import grading_run, load_digits, split
@@ -716,6 +726,186 @@ gggrid([line("test accuracy", "Test accuracy", "test accuracy (fraction)"),
 # ### END SOLUTION
 
 # %% [markdown]
+# ## 8. Training longer, scored by micro F1 (1 point)
+#
+# The distilled images were learned for one step from $\theta_0$. How do they serve
+# ordinary training? As the homework does, we train a fresh softmax regression
+# model (weights starting at zero) for hundreds of epochs on the ten distilled
+# images, and the same model on one real image per class, and score both on the
+# test set by their confusion matrices.
+#
+# The F1 score of a class $c$ counts, in the confusion matrix $C$ (rows: true
+# class, columns: predicted class), its true positives $TP_c = C_{cc}$, its false
+# positives $FP_c$ (the rest of column $c$) and its false negatives $FN_c$ (the rest
+# of row $c$): $F_1 = 2\,TP / (2\,TP + FP + FN)$. *Micro* averaging pools the
+# counts of all the classes first, $TP = \sum_c TP_c$, $FP = \sum_c FP_c$,
+# $FN = \sum_c FN_c$, and takes $F_1$ of the pooled counts (*macro* averaging, which
+# is not asked here, would average the $k$ per-class scores).
+#
+# Write `f1_micro(confusion)`: `confusion` is an array of shape `(k, k)` of counts
+# (non-negative integers, or floats for weighted counts), `confusion[i, j]` the
+# number of test examples of true class `i` predicted as `j`, as
+# `sklearn.metrics.confusion_matrix` returns it. Return the micro-averaged F1 score
+# as a float. Do not modify `confusion`.
+
+# %% nbgrader={"grade": false, "grade_id": "f1_micro", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def f1_micro(confusion):
+    """Micro-averaged F1 score of a (k, k) confusion matrix, rows true, columns
+    predicted: a float."""
+    ### BEGIN SOLUTION
+    tp = np.trace(confusion)
+    total = np.sum(confusion)
+    fp = fn = total - tp  # each error is a false positive and a false negative
+    return float(2 * tp / (2 * tp + fp + fn))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_f1_micro", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does f1_micro pool the counts of every class, and return one float?"""
+with checks.public("f1_micro"):
+    _C = np.array([[5, 1, 0], [2, 3, 1], [0, 0, 8]])
+    _f1 = checks.call(f1_micro, _C)
+    checks.check_scalar(_f1, what="f1_micro of a 3 x 3 confusion matrix",
+                        hint="Return one number for the whole matrix, not one per "
+                             "class.")
+    checks.check_close(_f1, 0.8, rtol=1e-9,
+                       what="f1_micro of [[5, 1, 0], [2, 3, 1], [0, 0, 8]]",
+                       hint="Pool TP, FP and FN over the classes first, then take "
+                            "2 TP / (2 TP + FP + FN); averaging the F1 scores of the "
+                            "classes is macro F1.")
+    checks.check_close(checks.call(f1_micro, np.array([[90, 10], [0, 0]])), 0.9,
+                       rtol=1e-9, what="f1_micro when one class is never the true one",
+                       hint="A class with no examples adds nothing to the pooled "
+                            "counts; do not divide by its empty row.")
+    checks.check_close(checks.call(f1_micro, np.diag([3, 4, 5])), 1.0, rtol=1e-12,
+                       what="f1_micro of a perfect classifier",
+                       hint="Without errors FP = FN = 0.")
+    checks.check_close(checks.call(f1_micro, np.array([[0, 2], [3, 0]])), 0.0,
+                       atol=1e-12, what="f1_micro when every prediction is wrong",
+                       hint="Without true positives the score is 0.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_f1_micro", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of f1_micro (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+# rtol 1e-10: pooled counts, the trace over the total or sums of per-class counts
+# differ by rounding only.
+from lib import distillation as _ref
+
+_rng = np.random.default_rng(808)
+_skewed = _rng.integers(0, 30, size=(10, 10)) + np.diag(_rng.integers(0, 200, 10))
+_skewed[:, 0] *= 7  # class 0 predicted far more often
+_labels = _rng.integers(0, 4, size=300)
+_pred = np.where(_rng.uniform(size=300) < 0.6, _labels, _rng.integers(0, 4, size=300))
+_cases = [  # (what, confusion)
+    ("a 10 x 10 matrix with unequal classes", _skewed),
+    ("two classes", np.array([[40, 9], [1, 2]])),
+    ("the confusion matrix of predictions",
+     np.bincount(4 * _labels + _pred, minlength=16).reshape(4, 4)),
+    ("int32 counts with an empty class",
+     np.array([[7, 0, 3], [0, 0, 0], [5, 0, 1]], dtype=np.int32)),
+    ("weighted (float) counts", _rng.uniform(0.0, 5.0, size=(5, 5))),
+    ("a perfect classifier", np.diag([4, 1, 9, 2])),
+    ("no correct prediction", np.array([[0, 3, 1], [2, 0, 0], [6, 1, 0]])),
+    ("a single class", np.array([[12]])),
+]
+for _what, _C in _cases:
+    _got = checks.call(f1_micro, _C)
+    checks.check_scalar(_got, what=f"f1_micro for {_what}",
+                        hint="Return one float for the whole matrix.")
+    checks.check_close(_got, _ref.f1_micro(_C), rtol=1e-10, atol=0,
+                       what=f"f1_micro for {_what}",
+                       hint="Micro F1 pools TP, FP and FN over every class (rows: true "
+                            "class, columns: predicted) before taking "
+                            "2 TP / (2 TP + FP + FN).")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The cell below trains softmax regression without bias from zero weights by
+# full-batch gradient descent: each epoch is one step of your `one_step` on all
+# ten training images, with learning rate 1. It does so on the ten distilled
+# images and on the one real image per class shown in section 5, records the micro
+# F1 score on the test set after every epoch, and shows both confusion matrices
+# after the last.
+
+# %% nbgrader={"grade": false, "grade_id": "train_longer", "locked": true, "schema_version": 3, "solution": false, "task": false}
+EPOCHS, LR = 300, 1.0
+
+
+def confusion_on_test(theta):
+    """The confusion matrix of the model theta on the test set."""
+    return confusion_matrix(y_test, np.argmax(X_test @ theta, axis=1),
+                            labels=np.arange(10))
+
+
+def train(images, epochs=EPOCHS, lr=LR):
+    """Full-batch gradient descent from zero on (images, 0..9); the final weights
+    and the test micro F1 after every epoch."""
+    theta = np.zeros((images.shape[1], 10))
+    scores = []
+    for _ in range(epochs):
+        theta = one_step(images, np.arange(10), lr, theta)
+        scores.append(f1_micro(confusion_on_test(theta)))
+    return theta, scores
+
+
+trained = {"distilled": train(xd), "real, 1 per class": train(real)}
+summary = pd.DataFrame({
+    name: {"micro F1 after 1 epoch": scores[0],
+           f"micro F1 after {EPOCHS} epochs": scores[-1],
+           f"test accuracy after {EPOCHS} epochs": accuracy(theta, X_test, y_test),
+           "training images right": accuracy(theta, xd if name == "distilled"
+                                             else real, np.arange(10))}
+    for name, (theta, scores) in trained.items()}).T
+print(summary.to_string(float_format="{:.3f}".format))
+curves = pd.DataFrame([{"epoch": epoch + 1, "training images": name, "micro F1": f1}
+                       for name, (_, scores) in trained.items()
+                       for epoch, f1 in enumerate(scores)])
+display(ggplot(curves, aes("epoch", "micro F1", color="training images"))
+        + geom_line(size=1) + scale_x_log10()
+        + labs(title="Test micro F1 of softmax regression trained on ten images",
+               x="epoch (full-batch gradient steps, log scale)",
+               y="micro F1 on the test set", color="")
+        + ggsize(640, 380))
+gggrid([plots.confusion_matrix_plot(
+            y_test, np.argmax(X_test @ theta, axis=1), labels=np.arange(10),
+            title=f"{name}: micro F1 {scores[-1]:.3f}")
+        for name, (theta, scores) in trained.items()], ncol=2) + ggsize(900, 420)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_f1", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Question (2 points).** Show that for a classifier that gives each example one
+# label, micro F1 is the accuracy. Then compare the two confusion matrices and
+# curves: which digits does the model trained on real images get wrong, and why
+# does the model trained on the distilled images score less after hundreds of
+# epochs than after the first?
+#
+# ### BEGIN SOLUTION
+# Each test example is counted once in $C$. A correct one is a true positive of its
+# class. A wrong one, of true class $i$ predicted as $j \ne i$, is a false positive
+# of $j$ and a false negative of $i$, and of no other class. So $TP = \mathrm{tr}\,C$
+# and $FP = FN = N - \mathrm{tr}\,C$ with $N$ the number of examples, and
+# $F_1 = 2\,\mathrm{tr}\,C / (2\,\mathrm{tr}\,C + 2(N - \mathrm{tr}\,C))
+# = \mathrm{tr}\,C / N$, the accuracy (the table prints both: they agree).
+#
+# Both models classify their ten training images right from the first epoch on;
+# what differs is what those images say about the test digits. The model trained
+# on one real image per class climbs a little over the first epochs and then stays
+# far below the other: ten examples say little about the digits. Its errors are
+# concentrated: most 7s are taken for 1s, many 3s for 8s and 4s for 0s or 1s, and
+# the columns of 0 and 1, whose single images overlap many digits, collect the
+# most errors. The distilled images carry, by construction, a whole linear
+# classifier: with $\theta = 0$ the first step gives column $c$ of $\theta$
+# proportional to $\tilde x_c - \bar{\tilde x}$ (the written question above), so
+# the first epoch already scores close to the one-step model of section 6, and its
+# few errors go mostly to 8. Further epochs fit the ten images themselves:
+# gradient descent on separable data pushes the weights towards the largest margin
+# on those ten points, a classifier that need not be the one the images encode,
+# and the test score falls, most of the way within the first few dozen epochs.
+# Distilled images are made for the training procedure they were distilled for
+# (here one step from $\theta_0$); under another they remain far better than real
+# images, but lose part of their advantage.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Public checks
 #
 # This cell lists the functions whose public checks pass in this kernel. Run it after
@@ -723,4 +913,4 @@ gggrid([line("test accuracy", "Test accuracy", "test accuracy (fraction)"),
 # not a grade: hidden tests with other inputs decide the points.
 
 # %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
-checks.summary(["one_step", "distill_grads", "dataset_distill"])
+checks.summary(["one_step", "distill_grads", "dataset_distill", "f1_micro"])

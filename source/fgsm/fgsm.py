@@ -23,6 +23,8 @@
 # [*Explaining and harnessing adversarial examples*](https://arxiv.org/abs/1412.6572)
 # (ICLR 2015), attack a softmax regression model of MNIST with it, and then go the
 # other way: build, from noise, an image the model takes for any digit you choose.
+# Last, you will spoil the test set by blending one image into every test image, a
+# corruption that needs no access to the model, and see where its errors go.
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
@@ -567,6 +569,153 @@ print("(the last two are medians over the 45 pairs of classes; logits in nats)")
 # ### END SOLUTION
 
 # %% [markdown]
+# ## 5. A spoiled test set (1 point)
+#
+# FGSM needs the model's gradient. A corruption that knows nothing of the model can
+# hurt too: here every test image is *spoiled* by blending it with one fixed
+# example image. Pixel by pixel, the blend keeps the brighter of the test image
+# dimmed by the factor $1 - \alpha$ and the example dimmed by $\alpha$:
+#
+# $$x_{\mathrm{spoiled}} = \max\big((1 - \alpha)\, x,\ \alpha\, e\big)
+# \quad \text{(elementwise)}, \qquad 0 \le \alpha \le 1.$$
+#
+# Write `blend(X, example, alpha)`. `X` has shape `(n, n_features)`, one image per
+# row; `example` has shape `(n_features,)`, one image; `alpha` is a float in
+# $[0, 1]$. Row `i` of the result is `np.maximum(X[i] * (1 - alpha), alpha *
+# example)`, so the result has the shape of `X`. NumPy broadcasting does all the
+# rows at once; do not change `X` itself.
+
+# %% nbgrader={"grade": false, "grade_id": "blend", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def blend(X, example, alpha):
+    """Row i: maximum(X[i] * (1 - alpha), alpha * example); shape of X."""
+    ### BEGIN SOLUTION
+    return np.maximum(X * (1 - alpha), alpha * example)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_blend", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does blend keep the brighter of the two weighted images, pixel by pixel, per row?"""
+with checks.public("blend"):
+    _X = np.array([[0.2, 0.8, 0.5], [1.0, 0.0, 0.4]])
+    _e = np.array([0.6, 0.1, 0.5])
+    _out = checks.call(blend, _X, _e, 0.5)
+    checks.check_close(_out, [[0.3, 0.4, 0.25], [0.5, 0.05, 0.25]], rtol=1e-9,
+                       what="blend of two images with alpha = 0.5",
+                       hint="Keep the larger of X[i] * (1 - alpha) and alpha * example "
+                            "at each pixel (np.maximum), not their sum or the smaller.")
+    checks.check_close(checks.call(blend, _X, _e, 0.25),
+                       [[0.15, 0.6, 0.375], [0.75, 0.025, 0.3]], rtol=1e-9,
+                       what="blend with alpha = 0.25",
+                       hint="The test images are multiplied by 1 - alpha and the "
+                            "example by alpha, not the other way round.")
+    checks.check_close(checks.call(blend, _X, _e, 0.0), _X, what="blend with alpha = 0",
+                       hint="With alpha = 0 the images stay as they are.")
+    checks.check_close(checks.call(blend, _X, _e, 1.0), np.vstack([_e, _e]),
+                       what="blend with alpha = 1",
+                       hint="With alpha = 1 every row is the example.")
+    _X5 = X_test[:5]
+    _out = checks.call(blend, _X5, X_test[5], 0.3)
+    checks.check(np.shape(_out) == _X5.shape,
+                 f"blend of 5 test images should have their shape {_X5.shape}, got "
+                 f"{np.shape(_out)}.",
+                 hint="Broadcast the example over the rows: no sum or mean over them.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_blend", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of blend (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+# rtol 1e-9 for float64 images (other orders of operations round differently by
+# about 1e-16); rtol 1e-6 for float32 images, whose blend may stay float32.
+from lib import fgsm as _ref
+from lib.data import load_mnist_sample as _load_sample
+
+_rng = np.random.default_rng(404)
+_images = _load_sample()[0][_rng.choice(5000, size=41, replace=False)]
+_Xr = _rng.uniform(size=(30, 12))
+_Xr[:, :3] = np.round(_Xr[:, :3])  # pixels at exactly 0 and 1
+_cases = [  # (what, X, example, alpha, rtol)
+    ("random images with alpha = 0.3", _Xr, _rng.uniform(size=12), 0.3, 1e-9),
+    ("random images with alpha = 0.8", _Xr, _rng.uniform(size=12), 0.8, 1e-9),
+    ("alpha = 0", _Xr, _rng.uniform(size=12), 0.0, 1e-9),
+    ("alpha = 1", _Xr, _rng.uniform(size=12), 1.0, 1e-9),
+    ("a single image", _rng.uniform(size=(1, 5)), _rng.uniform(size=5), 0.6, 1e-9),
+    ("MNIST images in float64", _images[:40].astype(np.float64),
+     _images[40].astype(np.float64), 0.45, 1e-9),
+    ("float32 MNIST images", _images[:40], _images[40], 0.35, 1e-6),
+]
+for _what, _X, _e, _alpha, _rtol in _cases:
+    checks.check_close(checks.call(blend, _X, _e, _alpha),
+                       _ref.blend(_X, _e, _alpha), rtol=_rtol, atol=1e-12,
+                       what=f"blend for {_what}",
+                       hint="Row i is np.maximum(X[i] * (1 - alpha), alpha * example): "
+                            "the larger of the two weighted pixels, one row per image, "
+                            "with X unchanged.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The cell below spoils the test set with your `blend`. The example is one fixed
+# training image of a 3: the most typical one, closest to the mean of the training
+# 3s. It shows a few spoiled images, the test accuracy for several values of
+# $\alpha$, and the confusion matrix of the model on the test set spoiled at
+# $\alpha = 0.5$.
+
+# %% nbgrader={"grade": false, "grade_id": "spoiled", "locked": true, "schema_version": 3, "solution": false, "task": false}
+ALPHA, DIGIT = 0.5, 3
+threes = X_train[y_train == DIGIT].astype(np.float64)
+example = threes[np.argmin(((threes - threes.mean(axis=0)) ** 2).sum(axis=1))]
+X_spoiled = blend(X_test, example, ALPHA)
+pred_spoiled = clf.predict(X_spoiled)
+print(pd.DataFrame([
+    {"alpha": a, "test accuracy": np.mean(p == y_test),
+     f"predicted {DIGIT}": np.mean(p == DIGIT)}
+    for a in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+    for p in [clf.predict(blend(X_test, example, a))]
+]).to_string(index=False, float_format="{:.3f}".format))
+print(f"the example itself is classified as {clf.predict(example[None])[0]}")
+display(plots.digit_grid(
+    np.vstack([example, X_spoiled[first]]), ncol=11,
+    labels=["example"] + [f"{y_test[i]} → {pred_spoiled[i]}" for i in first],
+    title=f"The example and spoiled test digits (alpha = {ALPHA}): "
+          "true → predicted label"))
+plots.confusion_matrix_plot(y_test, pred_spoiled, labels=np.arange(10),
+                            title=f"Confusion matrix of the test set spoiled with one "
+                                  f"{DIGIT}, alpha = {ALPHA}")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_spoiled", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Question (2 points).** What does the confusion matrix of the spoiled test set
+# show? Say where the errors go, which digits keep their label best and which lose
+# it, and explain why with the logits of a linear model. How does it differ from
+# the confusion matrix under FGSM?
+#
+# ### BEGIN SOLUTION
+# Almost all the errors go to one column, the class of the example (3): the
+# spoiled images are classified as 3 more than half of the time, and every digit
+# loses some of its images to it, while the 3s themselves stay right. The other
+# column that fills is 5, the model's second choice for the example (a 5 shares
+# the 3's lower loop), which collects 0s, 6s and 8s.
+#
+# Write $x' = \max((1-\alpha)x, \alpha e)$. Where only one of the two images has
+# ink the blend is the sum $(1-\alpha)x + \alpha e$, so roughly
+# $z(x') \approx (1-\alpha)\, x W + \alpha\, e W + b$ (minus the overlap, counted
+# once): every spoiled image gets the same push $\alpha\, e W$ towards the
+# example's class, whose logit for 3 is far above the others, while its own
+# evidence is halved. An image keeps its label when its own margin, scaled by
+# $1-\alpha$, outweighs $\alpha$ times the example's margin for 3. Digits with
+# confident logits and ink where the 3 has none keep their label best: 5 (which
+# the example itself half supports) and 0. Thin digits lose: every 1 becomes a 3,
+# since a 1 has little ink of its own to set against the example's strokes, and
+# most 2s and 8s and about half of the 6s, 7s and 9s go to 3 as well.
+# Accuracy falls steadily with $\alpha$, and at $\alpha = 0.7$ nearly every
+# image is a 3.
+#
+# Under FGSM the diagonal is empty and each digit goes to its own runner-up
+# classes, spread over many columns: the attack chooses, for every image, the
+# direction that hurts that image most. The spoiled set uses the same change for
+# every image, chosen without the model, so its errors all point one way, to the
+# class of the example; it is a much weaker attack per unit of change (here
+# pixels move by up to half their range) but needs no access to the model at all.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Public checks
 #
 # This cell lists the functions whose public checks pass in this kernel. Run it after
@@ -574,4 +723,4 @@ print("(the last two are medians over the 45 pairs of classes; logits in nats)")
 # not a grade: hidden tests with other inputs decide the points.
 
 # %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
-checks.summary(["input_gradient", "fgsm", "targeted_example"])
+checks.summary(["input_gradient", "fgsm", "targeted_example", "blend"])

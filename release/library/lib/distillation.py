@@ -14,9 +14,12 @@ from a fixed initialisation ``theta0`` (`one_step`). Distillation chooses ``xd``
 `initial_theta`: the same random matrix on every call (the "fixed initialisation"
 setting of the paper).
 
-`one_step`, `distill_grads` and `dataset_distill` are graded in the notebook and
-withheld from the student build of the library (see the README, "What students
-receive"); `initial_theta` and the input validation `_checked` are not.
+`f1_micro` scores the models trained on the distilled images from their confusion
+matrix.
+
+`one_step`, `distill_grads`, `dataset_distill` and `f1_micro` are graded in the
+notebook and withheld from the student build of the library (see the README, "What
+students receive"); `initial_theta` and the input validation `_checked` are not.
 """
 
 import numbers
@@ -75,6 +78,13 @@ def distill_grads(xd, yd, eta, theta0, X, y):
 def dataset_distill(X, y, n_classes=10, steps=300, alpha=1.0, eta0=10.0, rng=None):
     raise NotImplementedError(
         "dataset_distill() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
+    )
+
+
+def f1_micro(confusion):
+    raise NotImplementedError(
+        "f1_micro() is withheld from the student library: it holds what an assignment asks "
         "you to write."
     )
 

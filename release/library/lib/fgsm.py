@@ -8,6 +8,9 @@ of shape ``(k,)``; ``X`` has one example per row with pixels in [0, 1], and ``y`
 holds integer labels in ``0..k-1``. The loss of an example is its cross-entropy
 ``-log softmax(x @ W + b)[y]``.
 
+`blend` is not an attack but a corruption: every image blended with one fixed
+example image (the homework's "spoiled" test set).
+
 The functions named in the assignment's answer cells are withheld from the student
 build of the library (see the README, "What students receive").
 """
@@ -35,6 +38,13 @@ def fgsm(X, y, W, b, eps):
 def targeted_example(target, W, b, eta=0.1, iters=10, rng=None):
     raise NotImplementedError(
         "targeted_example() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
+    )
+
+
+def blend(X, example, alpha):
+    raise NotImplementedError(
+        "blend() is withheld from the student library: it holds what an assignment asks "
         "you to write."
     )
 
