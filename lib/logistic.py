@@ -132,3 +132,57 @@ def decision_boundary(theta):
     intercept, slope : float
     """
     return float(-theta[0] / theta[2]), float(-theta[1] / theta[2])
+
+
+def bce_output_grad(output, target):
+    """Gradient of the summed binary cross-entropy with respect to the probabilities.
+
+    The summed loss is ``-sum(t * log(p) + (1 - t) * log(1 - p))``; its derivative
+    with respect to ``p_i`` is ``-t_i / p_i + (1 - t_i) / (1 - p_i)``, that is
+    ``(p_i - t_i) / (p_i * (1 - p_i))``.
+
+    Parameters
+    ----------
+    output : float or ndarray of any shape
+        Predicted probabilities of class 1, strictly between 0 and 1.
+    target : float or ndarray of the shape of ``output``
+        Labels in {0, 1}.
+
+    Returns
+    -------
+    float or ndarray of the shape of ``output``
+    """
+    p = np.asarray(output, dtype=float)
+    t = np.asarray(target, dtype=float)
+    return (p - t) / (p * (1.0 - p))
+
+
+def preprocess_images(X):
+    """MNIST pixels as a design matrix: scaled to [0, 1], with a column of ones.
+
+    Parameters
+    ----------
+    X : array_like of shape (n, 784)
+        One flattened 28 x 28 image per row, pixels in 0..255 (any numeric dtype).
+
+    Returns
+    -------
+    X1 : ndarray of shape (n, 785), dtype float64
+        Column 0 is all ones (the bias trick: ``theta[0]`` is then the bias), the
+        other columns are the pixels divided by 255.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not of shape ``(n, 784)``; the message names the shape received.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(
+            f"X must have shape (n, 784), one flattened 28 x 28 image per row, got "
+            f"shape {X.shape} instead."
+        )
+    X1 = np.ones((X.shape[0], 785))  # (n, 785); column 0 stays 1
+    X1[:, 1:] = X
+    X1[:, 1:] /= 255.0  # in float64, whatever the dtype of the pixels
+    return X1

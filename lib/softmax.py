@@ -4,8 +4,9 @@ assignment 3 (``softmax_mlp``).
 ``X`` has one example per row, ``y`` holds integer labels in ``0..k-1``. Softmax
 regression has logits ``X @ theta`` with ``theta`` of shape ``(n_features, k)``; the
 two-layer network has logits ``relu(X @ W1) @ W2``. There are no biases. Losses are
-mean cross-entropies. The training epochs keep the dtype of their inputs: float32
-data and weights are trained in float32.
+mean cross-entropies (`softmax_output_grad` differentiates the summed one), and
+`top_direction` serves the notebook's study of the learning rate. The training epochs
+keep the dtype of their inputs: float32 data and weights are trained in float32.
 
 This is a reference module: the student build of the library withholds its functions
 (see the README, "What students receive"), but for `error_rate`, which the notebook
@@ -457,6 +458,69 @@ def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
         G1b *= Mb
         W2 -= np.matmul(Hb.T, G2b, out=grad2)  # (h, k)
         W1 -= np.matmul(Xb.T, G1b, out=grad1)  # (d, h)
+
+
+def softmax_output_grad(probs, onehot):
+    """Gradient of the summed cross-entropy with respect to the probabilities.
+
+    The summed loss is ``-sum_ij onehot[i, j] * log(probs[i, j])``; its derivative
+    with respect to ``probs[i, j]`` is ``-onehot[i, j] / probs[i, j]``.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n, k)
+        Predicted probabilities, all > 0 (a softmax output).
+    onehot : ndarray of shape (n, k)
+        One-hot labels.
+
+    Returns
+    -------
+    ndarray of shape (n, k)
+
+    Raises
+    ------
+    ValueError
+        If the two arrays do not have the same shape.
+    """
+    probs = np.asarray(probs)
+    onehot = np.asarray(onehot)
+    if probs.shape != onehot.shape:
+        raise ValueError(
+            f"probs and onehot must have the same shape, got {probs.shape} and "
+            f"{onehot.shape} instead."
+        )
+    return -onehot / probs
+
+
+def top_direction(G):
+    """The unit first left singular vector of ``G``, its largest entry positive.
+
+    With minibatch gradients as the columns of ``G``, this is the direction of
+    parameter space along which they are largest, in the least-squares sense: the
+    unit ``q`` that maximises ``||G.T @ q||``. Its sign is fixed so that its entry
+    of largest magnitude is positive.
+
+    Parameters
+    ----------
+    G : array_like of shape (d, m)
+        One gradient per column.
+
+    Returns
+    -------
+    q : ndarray of shape (d,), dtype float64
+        ``||q|| = 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is not 2-d with at least one row and one column.
+    """
+    G = np.asarray(G, dtype=float)
+    if G.ndim != 2 or G.size == 0:
+        raise ValueError(f"G must be a non-empty 2-d array, got shape {G.shape} "
+                         "instead.")
+    q = np.linalg.svd(G, full_matrices=False)[0][:, 0]  # (d,)
+    return q * np.sign(q[np.argmax(np.abs(q))])
 
 
 def error_rate(Z, y):

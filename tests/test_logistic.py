@@ -1,11 +1,12 @@
 """Tests for lib.logistic against independent oracles.
 
 The oracles are SciPy's ``expit``, scikit-learn's ``log_loss`` and
-``LogisticRegression``, autograd's gradient of a numerically stable loss, central
-finite differences and manual gradient-descent steps written here. Every assertion
-states its tolerance.
+``LogisticRegression``, autograd's gradients of a numerically stable loss and of
+the summed BCE, central finite differences, manual gradient-descent steps and a
+pixel-by-pixel loop written here. Every assertion states its tolerance.
 """
 
+import re
 import warnings
 
 import autograd.numpy as anp
@@ -385,3 +386,97 @@ def test_decision_boundary_matches_sklearn_fitted_line(fitted):
     intercept, slope = logistic.decision_boundary(fitted["theta"])
     # atol 1e-5: coefficients agree to COEF_ATOL, and |w2| > 0.8 here.
     np.testing.assert_allclose([intercept, slope], [-b / w2, -w1 / w2], atol=1e-5)
+
+
+# --- bce_output_grad ---------------------------------------------------------------
+
+
+def summed_bce_ag(p, t):
+    """The summed BCE of probabilities p, with autograd.numpy."""
+    return -anp.sum(t * anp.log(p) + (1.0 - t) * anp.log(1.0 - p))
+
+
+@pytest.mark.parametrize("seed, shape", [(0, (50,)), (1, (4, 6)), (2, (1,))])
+def test_bce_output_grad_matches_autograd(seed, shape):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.01, 0.99, size=shape)
+    t = rng.integers(0, 2, size=shape).astype(float)
+    got = logistic.bce_output_grad(p, t)
+    assert got.shape == shape
+    np.testing.assert_allclose(got, grad(summed_bce_ag)(p, t), rtol=1e-12)
+
+
+def test_bce_output_grad_matches_central_finite_differences_of_the_summed_bce():
+    """Is it the derivative of n times the reference's mean BCE?"""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.95, size=12)
+    t = rng.integers(0, 2, size=12)
+    h = 1e-6
+    fd = np.empty_like(p)
+    for i in range(p.size):
+        step = np.zeros_like(p)
+        step[i] = h
+        fd[i] = len(p) * (logistic.binary_cross_entropy(p + step, t)
+                          - logistic.binary_cross_entropy(p - step, t)) / (2 * h)
+    # rtol 1e-6: central differences of step 1e-6 on values of size <= 20.
+    np.testing.assert_allclose(logistic.bce_output_grad(p, t), fd, rtol=1e-6)
+
+
+def test_bce_output_grad_times_the_sigmoid_derivative_is_the_residual():
+    """Does the chain rule through the sigmoid give p - t, the logit gradient?"""
+    z = np.linspace(-30.0, 30.0, 61)
+    p, t = expit(z), (z > 0).astype(float)
+    chained = logistic.bce_output_grad(p, t) * p * (1 - p)
+    # atol 1e-12: near |z| = 30, p(1 - p) ~ 1e-13 and the division loses digits.
+    np.testing.assert_allclose(chained, p - t, rtol=1e-8, atol=1e-12)
+
+
+def test_bce_output_grad_of_scalars_is_a_scalar():
+    out = logistic.bce_output_grad(0.25, 1)
+    assert np.ndim(out) == 0
+    np.testing.assert_allclose(out, -4.0, rtol=1e-15)  # -1 / 0.25
+
+
+# --- preprocess_images -------------------------------------------------------------
+
+
+def preprocess_loop(X):
+    """The bias trick, pixel by pixel."""
+    out = []
+    for row in X:
+        out.append([1.0] + [float(v) / 255.0 for v in row])
+    return np.array(out, dtype=float).reshape(len(X), 785)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64])
+def test_preprocess_images_matches_a_loop(dtype):
+    rng = np.random.default_rng(10)
+    X = rng.integers(0, 256, size=(6, 784)).astype(dtype)
+    before = X.copy()
+    got = logistic.preprocess_images(X)
+    assert got.dtype == np.float64 and got.shape == (6, 785)
+    np.testing.assert_allclose(got, preprocess_loop(X), rtol=1e-15)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_preprocess_images_of_mnist_images_is_in_the_unit_interval():
+    from lib.data import load_mnist_sample
+
+    X, _ = load_mnist_sample()
+    pixels = np.rint(X[:20] * 255).astype(np.uint8)
+    got = logistic.preprocess_images(pixels)
+    np.testing.assert_array_equal(got[:, 0], 1.0)
+    assert got[:, 1:].min() == 0.0 and got[:, 1:].max() == 1.0
+    # atol 1e-7: the sample is float32 pixels / 255, rounded back here.
+    np.testing.assert_allclose(got[:, 1:], X[:20], atol=1e-7)
+
+
+def test_preprocess_images_of_no_images_has_785_columns():
+    assert logistic.preprocess_images(np.zeros((0, 784))).shape == (0, 785)
+
+
+@pytest.mark.parametrize("shape", [(3, 783), (2, 785), (784,), (4, 28, 28),
+                                   (1, 784, 1)])
+def test_preprocess_images_names_a_wrong_shape(shape):
+    with pytest.raises(ValueError, match=re.escape(str(shape))):
+        logistic.preprocess_images(np.zeros(shape))

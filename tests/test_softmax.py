@@ -3,8 +3,9 @@
 The oracles are SciPy's ``softmax`` and ``logsumexp``, scikit-learn's ``log_loss`` and
 ``LogisticRegression``, autograd's gradients of losses written here with
 ``autograd.numpy``, central finite differences in float64, SGD loops written here,
-``lib.softmax.read_idx`` for the idx files, and the real MNIST and Fashion-MNIST files
-where they are installed. Every assertion states its tolerance.
+``lib.softmax.read_idx`` for the idx files, the real MNIST and Fashion-MNIST files
+where they are installed, and NumPy's ``eigh`` and SciPy's ``svdvals`` for the top
+direction. Every assertion states its tolerance.
 """
 
 import gzip
@@ -563,3 +564,87 @@ def test_parse_mnist_refuses_swapped_files(small_files):
 def test_parse_mnist_missing_file_is_file_not_found(small_files, tmp_path):
     with pytest.raises(FileNotFoundError, match="no-such-file"):
         sm.parse_mnist(small_files[0], tmp_path / "no-such-file.gz")
+
+
+# --- softmax_output_grad -----------------------------------------------------------
+
+
+def summed_cross_entropy_ag(P, Y):
+    """The summed cross-entropy of probabilities P against one-hot Y, autograd."""
+    return -anp.sum(Y * anp.log(P))
+
+
+@pytest.mark.parametrize("seed, n, k", [(0, 20, 10), (1, 1, 3), (2, 7, 2)])
+def test_softmax_output_grad_matches_autograd(seed, n, k):
+    rng = np.random.default_rng(seed)
+    P = scipy_softmax(rng.normal(scale=2.0, size=(n, k)), axis=1)
+    Y = np.eye(k)[rng.integers(0, k, size=n)]
+    got = sm.softmax_output_grad(P, Y)
+    assert got.shape == (n, k)
+    np.testing.assert_allclose(got, grad(summed_cross_entropy_ag)(P, Y), rtol=1e-12)
+
+
+def test_softmax_output_grad_through_the_softmax_jacobian_is_p_minus_y():
+    """Does the chain rule through d softmax / d z give softmax(z) - onehot?"""
+    rng = np.random.default_rng(3)
+    Z = rng.normal(scale=3.0, size=(5, 4))
+    P = scipy_softmax(Z, axis=1)
+    Y = np.eye(4)[[0, 3, 1, 1, 2]]
+    dP = sm.softmax_output_grad(P, Y)
+    # J_i = diag(p_i) - p_i p_i^T is symmetric: dZ_i = J_i @ dP_i.
+    dZ = np.stack([(np.diag(p) - np.outer(p, p)) @ g for p, g in zip(P, dP,
+                                                                      strict=True)])
+    np.testing.assert_allclose(dZ, P - Y, rtol=1e-10, atol=1e-14)
+
+
+def test_softmax_output_grad_refuses_arrays_of_different_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(2, 4\)"):
+        sm.softmax_output_grad(np.full((2, 3), 1 / 3), np.zeros((2, 4)))
+
+
+# --- top_direction -----------------------------------------------------------------
+
+
+def largest_first(q):
+    """``q`` with the sign that makes its entry of largest magnitude positive."""
+    return q * np.sign(q[np.argmax(np.abs(q))])
+
+
+@pytest.mark.parametrize("seed, d, m", [(0, 30, 8), (1, 5, 40), (2, 12, 12),
+                                        (3, 9, 1), (4, 784, 50)])
+def test_top_direction_is_the_top_eigenvector_of_g_g_transpose(seed, d, m):
+    """Is q the eigenvector of G G^T of the largest eigenvalue, as eigh finds it?"""
+    G = np.random.default_rng(seed).normal(size=(d, m))
+    q = sm.top_direction(G)
+    assert q.shape == (d,) and q.dtype == np.float64
+    np.testing.assert_allclose(np.linalg.norm(q), 1.0, rtol=1e-12)
+    assert q[np.argmax(np.abs(q))] > 0
+    _, vectors = np.linalg.eigh(G @ G.T)  # eigenvalues in ascending order
+    # atol 1e-8 on a unit vector; the eigenvalue gaps of these matrices are > 1e-2.
+    np.testing.assert_allclose(q, largest_first(vectors[:, -1]), atol=1e-8)
+
+
+def test_top_direction_maximises_the_norm_of_the_projections():
+    """Is ||G.T q|| the largest singular value, as scipy computes it?"""
+    from scipy.linalg import svdvals
+
+    G = np.random.default_rng(5).normal(size=(20, 15))
+    q = sm.top_direction(G)
+    np.testing.assert_allclose(np.linalg.norm(G.T @ q), svdvals(G)[0], rtol=1e-12)
+
+
+def test_top_direction_of_gradients_sharing_one_direction_is_that_direction():
+    rng = np.random.default_rng(6)
+    u = rng.normal(size=10)
+    u[np.argmax(np.abs(u))] = -5.0  # its largest entry negative: q must be -u/|u|
+    G = np.outer(u, rng.normal(size=7))
+    np.testing.assert_allclose(sm.top_direction(G), -u / np.linalg.norm(u),
+                               atol=1e-12)
+    # The sign does not depend on the signs of the gradients.
+    np.testing.assert_allclose(sm.top_direction(-G), sm.top_direction(G), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5,), (0, 3), (2, 2, 2)])
+def test_top_direction_refuses_what_is_not_a_matrix(shape):
+    with pytest.raises(ValueError, match=re.escape(str(shape))):
+        sm.top_direction(np.ones(shape))

@@ -14,6 +14,7 @@ writes into submitted/: student id -> the variants it uses.
 import numpy as np
 
 # Names the variants call, as they exist in the notebook's namespace.
+from lib.data import add_intercept
 from lib.logistic import binary_cross_entropy, loss, loss_grad, sigmoid
 
 DEMO = {
@@ -21,6 +22,7 @@ DEMO = {
     "regularized-bias": ["loss_grad__wrong_regularized_bias"],
     "gradient-sum": ["loss_grad__wrong_sum_not_mean"],
     "loss-before-step": ["logistic_regression__wrong_loss_before_step"],
+    "logit-gradient": ["bce_output_grad__wrong_logit_gradient"],
 }
 
 
@@ -229,3 +231,101 @@ def decision_boundary__wrong_swapped(theta):
 def decision_boundary__wrong_divides_by_theta1(theta):
     return -theta[0] / theta[1], -theta[2] / theta[1]
 
+
+# --- preprocess_images
+
+def preprocess_images__correct_add_intercept(X):
+    X = np.asarray(X)
+    if X.shape[1:] != (784,) or X.ndim != 2:
+        raise ValueError(f"preprocess_images: X has shape {X.shape}, not (n, 784)")
+    return add_intercept(X.astype(np.float64) / 255.0)
+
+
+def preprocess_images__correct_loop(X):
+    shape = np.shape(X)
+    if len(shape) != 2 or shape[1] != 784:
+        raise ValueError("wrong shape " + str(shape))
+    out = np.ones((shape[0], 785))
+    for i in range(shape[0]):
+        for j in range(784):
+            out[i, j + 1] = float(X[i][j]) / 255
+    return out
+
+
+def preprocess_images__correct_insert(X):
+    X = np.array(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"got {X.shape}")
+    return np.insert(X / 255, 0, 1.0, axis=1)
+
+
+def preprocess_images__wrong_no_scaling(X):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"got shape {X.shape}")
+    return np.hstack([np.ones((len(X), 1)), X])
+
+
+def preprocess_images__wrong_bias_last(X):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"got shape {X.shape}")
+    return np.hstack([X / 255, np.ones((len(X), 1))])
+
+
+def preprocess_images__wrong_no_shape_check(X):
+    X = np.asarray(X, dtype=float).reshape(len(X), -1)
+    return np.hstack([np.ones((len(X), 1)), X / 255])
+
+
+def preprocess_images__wrong_message_without_shape(X):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError("X must have 784 columns")
+    return np.hstack([np.ones((len(X), 1)), X / 255])
+
+
+def preprocess_images__wrong_integer_division(X):
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"got shape {X.shape}")
+    return np.hstack([np.ones((len(X), 1)), X // 255]).astype(float)
+
+
+# --- bce_output_grad
+
+def bce_output_grad__correct_two_terms(output, target):
+    return -target / output + (1 - target) / (1 - output)
+
+
+def bce_output_grad__correct_where(output, target):
+    return np.where(target == 1, -1.0 / output, 1.0 / (1.0 - output))
+
+
+def bce_output_grad__correct_loop(output, target):
+    output = np.asarray(output, dtype=float)
+    out = np.empty(output.shape)
+    for i, p in np.ndenumerate(output):
+        t = np.asarray(target)[i]
+        out[i] = -1 / p if t == 1 else 1 / (1 - p)
+    return out
+
+
+def bce_output_grad__wrong_logit_gradient(output, target):
+    return output - target
+
+
+def bce_output_grad__wrong_mean(output, target):
+    return (output - target) / (output * (1 - output)) / np.size(output)
+
+
+def bce_output_grad__wrong_sign(output, target):
+    return (target - output) / (output * (1 - output))
+
+
+def bce_output_grad__wrong_precedence(output, target):
+    return (output - target) / output * (1 - output)
+
+
+def bce_output_grad__wrong_second_term_sign(output, target):
+    return -target / output - (1 - target) / (1 - output)

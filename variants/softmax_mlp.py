@@ -21,6 +21,7 @@ DEMO = {
     "overflowing-softmax": ["softmax__wrong_no_max_subtraction"],
     "summed-gradient": ["softmax_regression_epoch__wrong_sum_not_mean"],
     "stale-second-layer": ["nn_epoch__wrong_updates_w2_first"],
+    "smallest-direction": ["top_direction__wrong_smallest_eigenvector"],
 }
 
 
@@ -495,3 +496,104 @@ def nn_epoch__wrong_w1_gradient_with_new_w1(X, y, W1, W2, lr=0.1, batch=100):
         G2 = (softmax(np.maximum(A, 0) @ W2) - one_hot(yb, k)) / len(yb)
         W1 -= lr * Xb.T @ ((G2 @ W2.T) * (A > 0))
         W2 -= lr * np.maximum(Xb @ W1, 0).T @ G2
+
+
+# --- softmax_output_grad
+
+def softmax_output_grad__correct_where(probs, onehot):
+    return np.where(onehot == 1, -1.0 / probs, 0.0)
+
+
+def softmax_output_grad__correct_loop(probs, onehot):
+    n, k = probs.shape
+    out = np.zeros((n, k))
+    for i in range(n):
+        for j in range(k):
+            if onehot[i, j]:
+                out[i, j] = -onehot[i, j] / probs[i, j]
+    return out
+
+
+def softmax_output_grad__correct_reciprocal(probs, onehot):
+    return -(onehot * np.reciprocal(probs))
+
+
+def softmax_output_grad__wrong_logit_gradient(probs, onehot):
+    return probs - onehot
+
+
+def softmax_output_grad__wrong_mean(probs, onehot):
+    return -onehot / probs / len(probs)
+
+
+def softmax_output_grad__wrong_sign(probs, onehot):
+    return onehot / probs
+
+
+def softmax_output_grad__wrong_without_labels(probs, onehot):
+    return -1.0 / probs
+
+
+def softmax_output_grad__wrong_log(probs, onehot):
+    return -onehot * np.log(probs)
+
+
+# --- top_direction
+
+def top_direction__correct_eigh(G):
+    _, vectors = np.linalg.eigh(G @ G.T)  # eigenvalues in ascending order
+    q = vectors[:, -1]
+    i = np.argmax(np.abs(q))
+    return -q if q[i] < 0 else q
+
+
+def top_direction__correct_power_iteration(G):
+    q = np.ones(G.shape[0]) / np.sqrt(G.shape[0])
+    for _ in range(5000):
+        new = G @ (G.T @ q)
+        new /= np.linalg.norm(new)
+        if np.linalg.norm(new - q) < 1e-13:
+            q = new
+            break
+        q = new
+    return q if q[np.argmax(np.abs(q))] > 0 else -q
+
+
+def top_direction__correct_svd_of_transpose(G):
+    from scipy.linalg import svd
+
+    _, _, Vt = svd(G.T, full_matrices=False)
+    q = Vt[0] / np.linalg.norm(Vt[0])
+    return q * np.sign(q[np.argmax(np.abs(q))])
+
+
+def top_direction__wrong_no_sign_fix(G):
+    return np.linalg.svd(G)[0][:, 0]
+
+
+def top_direction__wrong_first_entry_sign(G):
+    q = np.linalg.svd(G)[0][:, 0]
+    return q if q[0] > 0 else -q
+
+
+def top_direction__wrong_smallest_eigenvector(G):
+    _, vectors = np.linalg.eigh(G @ G.T)
+    q = vectors[:, 0]
+    return q * np.sign(q[np.argmax(np.abs(q))])
+
+
+def top_direction__wrong_right_singular_vector(G):
+    q = np.linalg.svd(G)[2][0]
+    return q * np.sign(q[np.argmax(np.abs(q))])
+
+
+def top_direction__wrong_mean_gradient(G):
+    q = np.mean(G, axis=1)
+    q = q / np.linalg.norm(q)
+    return q * np.sign(q[np.argmax(np.abs(q))])
+
+
+def top_direction__wrong_scaled_by_singular_value(G):
+    U, S, _ = np.linalg.svd(G)
+    q = U[:, 0] * S[0]
+    return q * np.sign(q[np.argmax(np.abs(q))])

@@ -19,7 +19,9 @@
 # You will write logistic regression from its parts: the sigmoid, the binary
 # cross-entropy, the gradient of the regularized loss, gradient descent, prediction
 # and the decision boundary. Then you will fit it to a toy data set, watch it train,
-# and compare it with scikit-learn.
+# and compare it with scikit-learn. Last, you will prepare MNIST images for the same
+# model and write the first step of backpropagation through the loss, the gradient
+# with respect to the predicted probabilities.
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
@@ -33,12 +35,15 @@
 # intercept), so `theta[0]` is the bias. Arrays are `float64`.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import autograd.numpy as anp
 import numpy as np
 import pandas as pd
+from autograd import grad
+from IPython.display import display
 from sklearn.linear_model import LogisticRegression
 
 from lib import checks, plots
-from lib.data import add_intercept, two_gaussians
+from lib.data import add_intercept, load_mnist_sample, two_gaussians
 
 plots.setup()
 
@@ -528,6 +533,183 @@ plots.loss_curve(norms, title="Size of theta on separable data",
 # ### END SOLUTION
 
 # %% [markdown]
+# ## 9. MNIST images as a design matrix (2 points)
+#
+# The same model classifies handwritten digits, for example 2 against 3. An MNIST
+# image is 28 x 28 pixels in 0..255, stored as one row of 784 numbers. Write
+# `preprocess_images(X)`: for `X` of shape `(n, 784)` it returns a `float64` array of
+# shape `(n, 785)`, whatever the dtype of `X` (`uint8`, integers or floats): column 0
+# all ones (the *bias trick*: `theta[0]` is then the bias, as everywhere in this notebook) and
+# columns 1 to 784 the pixels divided by 255, so in $[0, 1]$. Anything that is not of
+# shape `(n, 784)` (a single image of shape `(784,)`, a stack of shape `(n, 28, 28)`,
+# a wrong number of columns) raises a `ValueError` whose message contains the shape
+# received, as `X.shape` prints it (for example `(5, 783)`). Do not change `X`.
+
+# %% nbgrader={"grade": false, "grade_id": "preprocess_images", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def preprocess_images(X):
+    """(n, 785) float64: a column of ones, then the 784 pixels divided by 255."""
+    ### BEGIN SOLUTION
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"expected images of shape (n, 784), got shape {X.shape}")
+    return np.hstack([np.ones((len(X), 1)), X / 255])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_preprocess_images", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Does preprocess_images scale the pixels, add the column of ones and refuse other shapes?"""
+with checks.public("preprocess_images"):
+    _pixels = (np.arange(2 * 784) % 256).astype(np.uint8).reshape(2, 784)
+    _X1 = checks.call(preprocess_images, _pixels)
+    checks.check(np.shape(_X1) == (2, 785),
+                 f"preprocess_images of 2 images should have shape (2, 785), got "
+                 f"{np.shape(_X1)}.", hint="Put a column of ones before the pixels.")
+    checks.check_close(_X1[:, 0], [1.0, 1.0], what="column 0",
+                       hint="Column 0 is all ones: the bias trick.")
+    checks.check_close(_X1[:, 1:], _pixels / 255.0, rtol=1e-12, what="columns 1 to 784",
+                       hint="Divide the pixels by 255 (in floating point).")
+    checks.check_dtype(checks.call(preprocess_images, _pixels.astype(np.float32)),
+                       np.float64, what="preprocess_images of float32 pixels",
+                       hint="Return float64 whatever the dtype of X.")
+    checks.check_raises(preprocess_images, np.zeros((2, 783)), match="(2, 783)",
+                        what="preprocess_images of an array of 783 columns",
+                        hint="Raise a ValueError whose message contains X.shape.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_preprocess_images", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of preprocess_images (2 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+# Pixels given as integers are compared at rtol 1e-12; float32 pixels at 1e-6, so
+# that dividing them in float32 or in float64 are both correct.
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(707)
+for _what, _X, _rtol in (
+        ("7 images of uint8 pixels", _rng.integers(0, 256, size=(7, 784)).astype(np.uint8),
+         1e-12),
+        ("3 images of int64 pixels", np.tile([0, 255, 17, 128], (3, 196)), 1e-12),
+        ("4 images of float32 pixels",
+         _rng.integers(0, 256, size=(4, 784)).astype(np.float32), 1e-6),
+        ("no images", np.zeros((0, 784), dtype=np.uint8), 1e-12)):
+    _X1 = checks.call(preprocess_images, _X)
+    checks.check_dtype(_X1, np.float64, what=f"preprocess_images of {_what}",
+                       hint="Return float64 whatever the dtype of X.")
+    checks.check_close(_X1, _ref.preprocess_images(_X), rtol=_rtol,
+                       what=f"preprocess_images of {_what}",
+                       hint="Return shape (n, 785): a column of ones, then the pixels "
+                            "divided by 255.")
+for _what, _shape in (("784 values (one image, not a matrix)", (784,)),
+                      ("5 rows of 783 columns", (5, 783)),
+                      ("2 rows of 785 columns", (2, 785)),
+                      ("a stack of 28 x 28 images", (3, 28, 28))):
+    checks.check_raises(preprocess_images, np.zeros(_shape, dtype=np.uint8),
+                        match=str(_shape), what=f"preprocess_images of {_what}",
+                        hint="Raise a ValueError, with X.shape in its message, for "
+                             "anything but shape (n, 784).")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Here are four 2s and four 3s of the MNIST sample that ships with the course
+# library, as pixels in 0..255, turned into a design matrix by your function.
+
+# %% nbgrader={"grade": false, "grade_id": "mnist_rows", "locked": true, "schema_version": 3, "solution": false, "task": false}
+X_digits, y_digits = load_mnist_sample()
+pick = np.concatenate([np.flatnonzero(y_digits == 2)[:4],
+                       np.flatnonzero(y_digits == 3)[:4]])
+pixels = np.rint(X_digits[pick] * 255).astype(np.uint8)  # (8, 784) in 0..255
+try:
+    X_mnist = preprocess_images(pixels)
+except NotImplementedError:
+    print("preprocess_images is not written yet: this cell shows what it returns.")
+else:
+    print(f"pixels {pixels.shape} {pixels.dtype} -> {X_mnist.shape} {X_mnist.dtype}; "
+          f"column 0: {np.unique(X_mnist[:, 0])}, pixel columns in "
+          f"[{X_mnist[:, 1:].min():g}, {X_mnist[:, 1:].max():g}]")
+    display(plots.digit_grid(X_mnist[:, 1:], labels=y_digits[pick], ncol=8,
+                             title="Columns 1 to 784 of eight rows, as images"))
+
+# %% [markdown]
+# ## 10. The gradient with respect to the probabilities (1 point)
+#
+# Frameworks such as PyTorch compute gradients one operation at a time, backwards:
+# the first factor of the chain rule is the derivative of the loss with respect to
+# the model's output. Write `bce_output_grad(output, target)`, the gradient of the
+# **summed** cross-entropy
+# $L(p) = -\sum_i \big[t_i \log p_i + (1 - t_i) \log(1 - p_i)\big]$ with respect to
+# the probabilities $p$ (`output`), elementwise, for labels $t_i \in \{0, 1\}$ and
+# probabilities strictly between 0 and 1. It has the shape of `output`. Simplify the
+# derivative of one term into a single fraction.
+
+# %% nbgrader={"grade": false, "grade_id": "bce_output_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def bce_output_grad(output, target):
+    """Elementwise gradient of the summed BCE with respect to the probabilities."""
+    ### BEGIN SOLUTION
+    return (output - target) / (output * (1 - output))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_bce_output_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Is bce_output_grad -1/p for label 1 and 1/(1-p) for label 0, elementwise?"""
+with checks.public("bce_output_grad"):
+    checks.check_close(checks.call(bce_output_grad, np.array([0.25, 0.8]),
+                                   np.array([1, 0])), [-4.0, 5.0], rtol=1e-9,
+                       what="bce_output_grad([0.25, 0.8], [1, 0])",
+                       hint="For t = 1 the derivative of -log p is -1/p; for t = 0 "
+                            "that of -log(1 - p) is 1/(1 - p). The loss is summed, "
+                            "not averaged.")
+    _p = np.array([[0.1, 0.5, 0.9], [0.3, 0.6, 0.99]])
+    _t = np.array([[1, 1, 0], [0, 1, 1]])
+    checks.check_close(checks.call(bce_output_grad, _p, _t),
+                       (_p - _t) / (_p * (1 - _p)), rtol=1e-9,
+                       what="bce_output_grad of a (2, 3) array",
+                       hint="Work elementwise and keep the shape of output.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_bce_output_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of bce_output_grad (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import logistic as _ref
+
+_rng = np.random.default_rng(808)
+for _what, _p, _t in (
+        ("40 random probabilities", _rng.uniform(0.01, 0.99, size=40),
+         _rng.integers(0, 2, size=40)),
+        ("a (3, 5) array", _rng.uniform(0.05, 0.95, size=(3, 5)),
+         _rng.integers(0, 2, size=(3, 5))),
+        ("probabilities close to 0 and 1", np.array([1e-6, 1e-6, 1 - 1e-6, 1 - 1e-6,
+                                                     0.5, 0.5]),
+         np.array([0, 1, 0, 1, 0, 1]))):
+    checks.check_close(checks.call(bce_output_grad, _p, _t), _ref.bce_output_grad(_p, _t),
+                       rtol=1e-9, what=f"bce_output_grad of {_what}",
+                       hint="Differentiate the summed (not averaged) cross-entropy "
+                            "with respect to each probability, for labels 0 and 1, "
+                            "and keep the shape of output.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Two checks of your gradient that do not depend on the formula. First, autograd
+# differentiates the summed loss written with `autograd.numpy`. Second, the chain
+# rule through the sigmoid, whose derivative is $g(z)(1 - g(z))$, must give the
+# gradient with respect to the logits that `loss_grad` uses: $g(z) - t$.
+
+# %% nbgrader={"grade": false, "grade_id": "bce_output_grad_checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def summed_bce(p, t):
+    return -anp.sum(t * anp.log(p) + (1 - t) * anp.log(1 - p))
+
+
+z_check = np.linspace(-6.0, 6.0, 13)
+t_check = (np.arange(13) % 2).astype(float)
+try:
+    p_check = sigmoid(z_check)
+    dp = bce_output_grad(p_check, t_check)
+except NotImplementedError:
+    print("sigmoid and bce_output_grad are needed here: write them first.")
+else:
+    auto = grad(summed_bce)(p_check, t_check)
+    print(f"largest relative difference from autograd: "
+          f"{np.max(np.abs(dp - auto) / np.abs(auto)):.1e}")
+    print(f"largest |dL/dp * g(1 - g) - (g - t)|: "
+          f"{np.max(np.abs(dp * p_check * (1 - p_check) - (p_check - t_check))):.1e}")
+
+# %% [markdown]
 # ## Public checks
 #
 # This cell lists the functions whose public checks pass in this kernel. Run it after
@@ -536,4 +718,4 @@ plots.loss_curve(norms, title="Size of theta on separable data",
 
 # %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
 checks.summary(["sigmoid", "binary_cross_entropy", "loss_grad", "logistic_regression",
-                "predict", "decision_boundary"])
+                "predict", "decision_boundary", "preprocess_images", "bce_output_grad"])

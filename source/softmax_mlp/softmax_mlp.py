@@ -20,8 +20,8 @@
 # and its cross-entropy loss, and train two classifiers with minibatch stochastic
 # gradient descent: softmax regression and a network with one hidden ReLU layer. Then
 # you will check your gradients against automatic differentiation, watch the models
-# train, stop early, regularize, try learning-rate schedules, and compare with
-# scikit-learn.
+# train, stop early, regularize, try learning-rate schedules, look at the minibatch
+# gradients for what suggests one, and compare with scikit-learn.
 #
 # **How this notebook is graded.** Write your code between the `def` line and the end
 # of each answer cell, replacing `raise NotImplementedError()`. The cell after each
@@ -50,7 +50,16 @@ import numpy as np
 import pandas as pd
 from autograd import grad
 from IPython.display import display
-from lets_plot import geom_vline, gggrid, ggsize
+from lets_plot import (
+    aes,
+    geom_abline,
+    geom_point,
+    geom_vline,
+    gggrid,
+    ggplot,
+    ggsize,
+    labs,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -350,7 +359,7 @@ for _what, _Z in _cases.items():
 # $$\ell(Z, y) = \frac{1}{n}\sum_{i=1}^n \Big(\log \sum_{j} e^{z_{ij}} - z_{i y_i}\Big)
 #   = -\frac{1}{n}\sum_{i=1}^n \log \mathrm{softmax}(z_i)_{y_i}.$$
 # `softmax_loss(Z, y)` returns it as a number. Write it with `np.` functions and
-# without updating arrays in place: section 7 differentiates it with autograd.
+# without updating arrays in place: section 8 differentiates it with autograd.
 
 # %% nbgrader={"grade": false, "grade_id": "softmax_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def softmax_loss(Z, y):
@@ -432,7 +441,70 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot):
 # ### END SOLUTION
 
 # %% [markdown]
-# ## 5. Softmax regression by minibatch SGD (3 points)
+# ## 5. The gradient with respect to the probabilities (1 point)
+#
+# Backpropagation goes through the loss one operation at a time. Its first factor is
+# the derivative of the loss with respect to the probabilities $P =
+# \mathrm{softmax}(Z)$. Write `softmax_output_grad(probs, onehot)`: the gradient of the
+# **summed** cross-entropy $L(P) = -\sum_{i,j} Y_{ij} \log P_{ij}$ with respect to
+# `probs` ($P$, all entries positive), where `onehot` ($Y$) holds the one-hot labels;
+# both have shape `(n, k)`, and so does the result.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_output_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_output_grad(probs, onehot):
+    """Gradient (n, k) of the summed cross-entropy with respect to the probabilities."""
+    ### BEGIN SOLUTION
+    return -onehot / probs
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_softmax_output_grad", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Is softmax_output_grad -1/p at each label's probability and 0 elsewhere?"""
+with checks.public("softmax_output_grad"):
+    _P = np.array([[0.25, 0.75], [0.5, 0.5], [0.1, 0.9]])
+    _Y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    checks.check_close(checks.call(softmax_output_grad, _P, _Y),
+                       [[0.0, -4 / 3], [-2.0, 0.0], [-10.0, 0.0]], rtol=1e-9,
+                       what="softmax_output_grad of three rows",
+                       hint="Only the probability of each row's label appears in the "
+                            "loss; the loss is summed over the rows, not averaged.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_output_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of softmax_output_grad (1 point): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+from lib import softmax as _ref
+
+_rng = np.random.default_rng(307)
+for _n, _k, _scale in ((30, 10, 2.0), (1, 4, 1.0), (8, 3, 10.0)):
+    _P = _ref.softmax(_rng.normal(scale=_scale, size=(_n, _k)))
+    _Y = _ref.one_hot(_rng.integers(0, _k, size=_n), _k)
+    checks.check_close(checks.call(softmax_output_grad, _P, _Y),
+                       _ref.softmax_output_grad(_P, _Y), rtol=1e-9,
+                       what=f"softmax_output_grad of {_n} rows of {_k} probabilities",
+                       hint="Differentiate the summed (not averaged) cross-entropy "
+                            "with respect to every probability, and keep the shape "
+                            "(n, k).")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The next factor of the chain rule is the Jacobian of the softmax of each row,
+# $\partial P_{ij} / \partial Z_{il} = P_{ij}([j = l] - P_{il})$. Applied to your
+# gradient it should give $P - Y$, the gradient with respect to the logits that the
+# epochs below use.
+
+# %% nbgrader={"grade": false, "grade_id": "chain_rule", "locked": true, "schema_version": 3, "solution": false, "task": false}
+Z_chain = np.random.default_rng(7).normal(scale=2.0, size=(6, 10))
+try:
+    P_chain, Y_chain = softmax(Z_chain), one_hot(np.arange(6), 10)
+    dP = softmax_output_grad(P_chain, Y_chain)
+except NotImplementedError:
+    print("softmax, one_hot and softmax_output_grad are needed here: write them first.")
+else:
+    dZ = P_chain * (dP - np.sum(P_chain * dP, axis=1, keepdims=True))
+    print(f"largest |dZ - (P - Y)|: {np.max(np.abs(dZ - (P_chain - Y_chain))):.1e}")
+
+# %% [markdown]
+# ## 6. Softmax regression by minibatch SGD (3 points)
 #
 # `softmax_regression_epoch(X, y, theta, lr, batch)` runs one epoch of stochastic
 # gradient descent on the mean cross-entropy of the logits `X @ theta`. It takes the
@@ -533,7 +605,7 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot,
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 6. A two-layer network (4 points)
+# ## 7. A two-layer network (4 points)
 #
 # The network computes the logits $\mathrm{relu}(X W_1) W_2$ with
 # $\mathrm{relu}(a) = \max(a, 0)$ elementwise. `nn_epoch(X, y, W1, W2, lr, batch)`
@@ -668,7 +740,7 @@ with checks.substituted(globals(), softmax=_ref.softmax, one_hot=_ref.one_hot,
 # ### END SOLUTION
 
 # %% [markdown]
-# ## 7. Checking the gradients with autograd
+# ## 8. Checking the gradients with autograd
 #
 # [autograd](https://github.com/HIPS/autograd) differentiates Python code written
 # with `autograd.numpy`, a thin wrapper of NumPy. The cell below runs your
@@ -718,7 +790,7 @@ print(pd.DataFrame(
 ).to_string(float_format="{:.2e}".format))
 
 # %% [markdown]
-# ## 8. Training softmax regression
+# ## 9. Training softmax regression
 #
 # The helper below runs epochs and records the loss and the error rate on the
 # training and validation sets before training and after every epoch.
@@ -778,7 +850,7 @@ print(f"test error: {error_rate(X_test @ theta, y_test):.2%}")
 curves(history, "Softmax regression, lr = 0.5")
 
 # %% [markdown]
-# ## 9. The network, with early stopping
+# ## 10. The network, with early stopping
 #
 # The network has 100 hidden units. Its training loss keeps falling, but after a
 # while its validation loss rises: it starts to fit the noise of the training set.
@@ -828,7 +900,7 @@ plots.digit_grid(X_test[wrong], labels=[f"{y_test[i]} → {predicted[i]}" for i 
                  title="Misclassified test images (true → predicted)")
 
 # %% [markdown]
-# ## 10. L2 regularization
+# ## 11. L2 regularization
 #
 # Adding $\frac{\lambda}{2}\|\theta\|^2$ to the loss adds $\lambda\theta$ to its
 # gradient. The cell below trains softmax regression on the penalized loss by calling
@@ -883,7 +955,7 @@ gggrid([plots.digit_grid(thetas[lam].T / np.max(np.abs(thetas[lam])),
 # ### END SOLUTION
 
 # %% [markdown]
-# ## 11. Learning-rate schedules
+# ## 12. Learning-rate schedules
 #
 # A large learning rate makes fast progress at first, then the noise of the
 # minibatch gradients keeps the weights bouncing around the minimum. A schedule
@@ -936,7 +1008,149 @@ gggrid([
 # ### END SOLUTION
 
 # %% [markdown]
-# ## 12. Comparison with scikit-learn
+# ## 13. Where a schedule comes from: the top direction of the batch gradients (2 points)
+#
+# Near a minimum, the loss along one direction of the weights is close to a
+# parabola, so its gradient along that direction is close to a line,
+# $g(\theta) \approx h\,(\theta - \theta^*)$, of slope $h$ (the curvature) and zero
+# at the minimum $\theta^*$. A minibatch sees that line plus noise. (This picture is
+# the starting point of Schaul, Zhang and LeCun, *No more pesky learning rates*,
+# 2013.) To look at it, take the column of `theta` of one digit, evaluate the
+# gradients of many minibatches, each at a slightly perturbed `theta`, and stack
+# them as the columns of a matrix $G$. The direction along which they are largest is
+# the first left singular vector $q$ of $G$; projecting the weights and the
+# gradients on $q$ gives one point per minibatch.
+#
+# Write `top_direction(G)`: for `G` of shape `(d, m)`, the unit vector of shape
+# `(d,)` that is the left singular vector of the largest singular value of `G`. A
+# singular vector is defined up to its sign: return the one whose entry of largest
+# magnitude is positive. `np.linalg.svd` returns `U, S, Vt`; any exact method is
+# fine (the tests allow 1e-6 on each entry).
+
+# %% nbgrader={"grade": false, "grade_id": "top_direction", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def top_direction(G):
+    """Unit first left singular vector (d,) of G (d, m), largest-magnitude entry > 0."""
+    ### BEGIN SOLUTION
+    q = np.linalg.svd(G)[0][:, 0]  # (d,): the column of U of the largest value
+    return q * np.sign(q[np.argmax(np.abs(q))])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_top_direction", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": false}
+"""Is top_direction the unit top left singular vector, with its sign fixed?"""
+with checks.public("top_direction"):
+    _q = checks.call(top_direction, np.diag([1.0, 3.0, 2.0]))
+    checks.check_close(_q, [0.0, 1.0, 0.0], atol=1e-6,
+                       what="top_direction of diag(1, 3, 2)",
+                       hint="Return the column of U of the largest singular value, "
+                            "one entry per row of G.")
+    _q = checks.call(top_direction, np.outer([1.0, -3.0, 2.0], [1.0, 2.0]))
+    checks.check_close(_q, np.array([-1.0, 3.0, -2.0]) / np.sqrt(14.0), atol=1e-6,
+                       what="top_direction of a matrix of rank one",
+                       hint="Normalize q to length 1 and flip its sign when its entry "
+                            "of largest magnitude is negative.")
+
+# %% nbgrader={"grade": true, "grade_id": "test_top_direction", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Hidden tests of top_direction (2 points): they run when the notebook is graded."""
+### BEGIN HIDDEN TESTS
+# q is a unit vector: an absolute tolerance of 1e-6 on each entry is relative to its
+# length. Every matrix here has a gap of at least 5% between its two largest
+# singular values, so that iterative methods converge.
+from lib import softmax as _ref
+
+_rng = np.random.default_rng(313)
+_u = np.array([-0.3, 0.2, 0.9, -0.1, 0.25, -0.05])  # first entry < 0, largest > 0
+_cases = {
+    "a tall matrix": _rng.normal(size=(30, 8)),
+    "a wide matrix": _rng.normal(size=(5, 40)),
+    "a square matrix": _rng.normal(size=(12, 12)),
+    "a single column": _rng.normal(size=(9, 1)),
+    "gradients sharing a direction": (np.outer(_u, _rng.normal(size=20))
+                                      + 0.05 * _rng.normal(size=(6, 20))),
+    "784 x 60 gradients": (np.outer(_rng.normal(size=784), _rng.normal(size=60))
+                           + 3.0 * _rng.normal(size=(784, 60))) * 1e-3,
+}
+for _what, _G in _cases.items():
+    _s = np.linalg.svd(_G, compute_uv=False)
+    assert len(_s) == 1 or _s[1] < 0.95 * _s[0], _what  # the gap stated above
+    checks.check_close(checks.call(top_direction, _G), _ref.top_direction(_G),
+                       atol=1e-6, what=f"top_direction of {_what}",
+                       hint="Return the unit left singular vector of the largest "
+                            "singular value, shape (d,), with its entry of largest "
+                            "magnitude positive.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The study: the column of one digit in the `theta` of section 9, 200 minibatches
+# of 100 training images, each at `theta` with that column moved by Gaussian noise of
+# standard deviation 0.1 per weight. One step of your `softmax_regression_epoch`
+# with `lr = 1` on one minibatch moves `theta` by minus its gradient.
+
+# %% nbgrader={"grade": false, "grade_id": "lr_study", "locked": true, "schema_version": 3, "solution": false, "task": false}
+DIGIT, N_BATCHES, BATCH, SPREAD = 3, 200, 100, 0.1
+rng = np.random.default_rng(3)
+columns, gradients = [], []
+try:
+    for _ in range(N_BATCHES):
+        theta_b = theta.astype(np.float64)
+        theta_b[:, DIGIT] += SPREAD * rng.normal(size=theta_b.shape[0])
+        rows = rng.choice(len(y_train), size=BATCH, replace=False)
+        after = theta_b.copy()
+        softmax_regression_epoch(X_train[rows], y_train[rows], after, lr=1.0,
+                                 batch=BATCH)
+        columns.append(theta_b[:, DIGIT])
+        gradients.append((theta_b - after)[:, DIGIT])
+    G = np.column_stack(gradients)  # (784, N_BATCHES)
+    q = top_direction(G)
+except NotImplementedError:
+    print("softmax_regression_epoch and top_direction are needed here: write them "
+          "first.")
+else:
+    along = pd.DataFrame({"weights": q @ np.column_stack(columns), "gradient": q @ G})
+    h, intercept = np.polyfit(along["weights"], along["gradient"], 1)
+    noise = np.std(along["gradient"] - (h * along["weights"] + intercept))
+    print(f"slope (curvature along q) h = {h:.3f}: 1/h = {1 / h:.2f}, 2/h = {2 / h:.2f}")
+    print(f"scatter of the batch gradients around the line: sigma = {noise:.3f}; "
+          f"spread the line explains: {h * np.std(along['weights']):.3f}")
+    print(f"theta of section 9 is {abs(q @ theta[:, DIGIT] + intercept / h):.3f} from "
+          f"the minimum along q; the noise radius sigma/h is {noise / h:.3f}")
+    display(ggplot(along, aes("weights", "gradient"))
+            + geom_point(color="#1f77b4", alpha=0.6)
+            + geom_abline(slope=h, intercept=intercept, color="#d62728", size=1)
+            + labs(title=f"Batch gradients of digit {DIGIT}'s weights along q",
+                   x="projection of the weights on q (weight units)",
+                   y="projection of the batch gradient on q (nats per weight unit)")
+            + ggsize(640, 420))
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_lr_study", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Question (2 points).** What do the slope of the line and the scatter of the
+# points around it say about the learning rate? Which of the schedules of section
+# 12 does the plot suggest, and why?
+#
+# ### BEGIN SOLUTION
+# Along $q$ the loss is a parabola of curvature $h$ (the slope): a step with rate
+# $\eta$ multiplies the distance to the minimum along $q$ by $1 - \eta h$. So the rate
+# is bounded by the curvature: $\eta \approx 1/h$ gets there fastest, and above
+# $2/h$ the steps overshoot more each time and diverge (compare `LR0` with the
+# printed $2/h$). The scatter $\sigma$ is the noise of the minibatches: at the same
+# weights, batch gradients differ by about as much as the line explains over these
+# small perturbations, and the trained weights sit closer to the minimum along $q$
+# than the noise radius $\sigma/h$, so there a batch gradient is mostly noise. With
+# a constant rate each step adds noise of size $\eta\sigma$, so the weights never
+# settle: they keep fluctuating around $\theta^*$ with a variance of about
+# $\eta\sigma^2/(2h)$. The plot therefore suggests a decaying rate: start near
+# $1/h$, while the distance to the minimum dominates the gradient, and lower it once
+# the noise dominates. The best rate of this noisy parabola (Schaul et al.)
+# is $\frac1h \cdot \frac{h^2(\theta-\theta^*)^2}{h^2(\theta-\theta^*)^2 + \sigma^2}$,
+# which falls like $1/t$ once the weights are within $\sigma/h$ of the minimum:
+# the $1/t$ decay, whose rates still sum to infinity (it can reach the minimum
+# from anywhere) while their squares sum to a finite amount (the noise averages
+# out). A step schedule approximates it; an exponential decay shrinks the rate so
+# fast that the sum of all its steps is finite and it may stop short.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 14. Comparison with scikit-learn
 #
 # scikit-learn's `LogisticRegression` fits multinomial (softmax) regression to
 # convergence with L-BFGS and a small L2 penalty; `MLPClassifier` trains the same kind
@@ -972,4 +1186,5 @@ plots.bar_chart(test_errors, title="Test error rates", xlab="model",
 
 # %% nbgrader={"grade": false, "grade_id": "public_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
 checks.summary(["parse_mnist", "one_hot", "softmax", "softmax_loss",
-                "softmax_regression_epoch", "nn_epoch"])
+                "softmax_output_grad", "softmax_regression_epoch", "nn_epoch",
+                "top_direction"])

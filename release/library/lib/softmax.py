@@ -6,8 +6,9 @@ assignment 3 (``softmax_mlp``).
 ``X`` has one example per row, ``y`` holds integer labels in ``0..k-1``. Softmax
 regression has logits ``X @ theta`` with ``theta`` of shape ``(n_features, k)``; the
 two-layer network has logits ``relu(X @ W1) @ W2``. There are no biases. Losses are
-mean cross-entropies. The training epochs keep the dtype of their inputs: float32
-data and weights are trained in float32.
+mean cross-entropies (`softmax_output_grad` differentiates the summed one), and
+`top_direction` serves the notebook's study of the learning rate. The training epochs
+keep the dtype of their inputs: float32 data and weights are trained in float32.
 
 This is a reference module: the student build of the library withholds its functions
 (see the README, "What students receive"), but for `error_rate`, which the notebook
@@ -76,6 +77,20 @@ def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
 def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
     raise NotImplementedError(
         "nn_epoch() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
+    )
+
+
+def softmax_output_grad(probs, onehot):
+    raise NotImplementedError(
+        "softmax_output_grad() is withheld from the student library: it holds what an assignment asks "
+        "you to write."
+    )
+
+
+def top_direction(G):
+    raise NotImplementedError(
+        "top_direction() is withheld from the student library: it holds what an assignment asks "
         "you to write."
     )
 
