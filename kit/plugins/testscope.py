@@ -107,6 +107,8 @@ class TestScope(collections.abc.MutableMapping):
         self.namespace[name] = value
         if name in self.known and isinstance(value, remote.RemoteFunction):
             self.session.rebind(name, value)
+        else:  # the test's own value now: deleting it is the test's own affair
+            self.known.discard(name)
 
     def __delitem__(self, name):
         del self.namespace[name]
