@@ -657,9 +657,9 @@ with checks.public("bce_output_grad"):
                             "that of -log(1 - p) is 1/(1 - p). The loss is summed, "
                             "not averaged.")
     _p = np.array([[0.1, 0.5, 0.9], [0.3, 0.6, 0.99]])
-    _t = np.array([[1, 1, 0], [0, 1, 1]])
-    checks.check_close(checks.call(bce_output_grad, _p, _t),
-                       (_p - _t) / (_p * (1 - _p)), rtol=1e-9,
+    _target = np.array([[1, 1, 0], [0, 1, 1]])
+    checks.check_close(checks.call(bce_output_grad, _p, _target),
+                       (_p - _target) / (_p * (1 - _p)), rtol=1e-9,
                        what="bce_output_grad of a (2, 3) array",
                        hint="Work elementwise and keep the shape of output.")
 
@@ -669,7 +669,7 @@ with checks.public("bce_output_grad"):
 from lib import logistic as _ref
 
 _rng = np.random.default_rng(808)
-for _what, _p, _t in (
+for _what, _p, _target in (
         ("40 random probabilities", _rng.uniform(0.01, 0.99, size=40),
          _rng.integers(0, 2, size=40)),
         ("a (3, 5) array", _rng.uniform(0.05, 0.95, size=(3, 5)),
@@ -677,7 +677,7 @@ for _what, _p, _t in (
         ("probabilities close to 0 and 1", np.array([1e-6, 1e-6, 1 - 1e-6, 1 - 1e-6,
                                                      0.5, 0.5]),
          np.array([0, 1, 0, 1, 0, 1]))):
-    checks.check_close(checks.call(bce_output_grad, _p, _t), _ref.bce_output_grad(_p, _t),
+    checks.check_close(checks.call(bce_output_grad, _p, _target), _ref.bce_output_grad(_p, _target),
                        rtol=1e-9, what=f"bce_output_grad of {_what}",
                        hint="Differentiate the summed (not averaged) cross-entropy "
                             "with respect to each probability, for labels 0 and 1, "
