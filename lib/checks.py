@@ -53,6 +53,9 @@ FLAG_ATTRIBUTE = "kit_flag"
 #: what to show in the summary). Filled by `public` and `passed`, read by `summary`.
 _public_results = {}
 
+#: Functions found still stubs by `given`, for the cells after it.
+_not_written = set()
+
 # The body of every stub in a release notebook (nbgrader's code stub).
 _STUB = "raise NotImplementedError()"
 
@@ -468,6 +471,42 @@ def summary(names=()):
         print(f"  {'✓' if ok else '✗'} {name:<{width}}  {status}")
     print("Hidden tests with other inputs decide the grade: passing the public "
           "checks is a good sign, not a score.")
+
+
+@contextlib.contextmanager
+def given():
+    """Run given code that calls the student's functions, and let *Run All* go on
+    while one of them is not written yet.
+
+    A function that is still its stub (``raise NotImplementedError()``) ends the
+    block with one printed line naming it, instead of an error that would stop the
+    run before the summary. So does a name the block needs that an earlier such cell
+    could not compute. Any other error is raised as usual.
+
+    Examples
+    --------
+    >>> def train():
+    ...     raise NotImplementedError()
+    >>> with given():
+    ...     theta = train()
+    This cell needs train, which is not written yet.
+    >>> with given():
+    ...     print(theta)
+    This cell needs theta, which a cell above could not compute: write train first.
+    """
+    try:
+        yield
+    except NotImplementedError as exc:
+        if exc.args:  # raised by the code itself, not by a stub
+            raise
+        name = _innermost(exc.__traceback__).tb_frame.f_code.co_name
+        _not_written.add(name)
+        print(f"This cell needs {name}, which is not written yet.")
+    except NameError as exc:
+        if not _not_written or exc.name is None:
+            raise
+        print(f"This cell needs {exc.name}, which a cell above could not compute: "
+              f"write {', '.join(sorted(_not_written))} first.")
 
 
 def _hint(name, exc):

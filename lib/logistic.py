@@ -7,6 +7,7 @@ build of the library (see the README, "What students receive").
 """
 
 import numpy as np
+import pandas as pd
 
 
 def sigmoid(z):
@@ -186,3 +187,67 @@ def preprocess_images(X):
     X1[:, 1:] = X
     X1[:, 1:] /= 255.0  # in float64, whatever the dtype of the pixels
     return X1
+
+
+def train_early_stopping(X, y, X_val, y_val, eta=0.1, batch=16, epochs=50, alpha=0.0,
+                         patience=10, checks_per_epoch=5):
+    """Minibatch gradient descent on :func:`loss` from zeros, with early stopping.
+
+    An epoch is the ``n // batch`` minibatches ``X[0:batch]``, ``X[batch:2*batch]``,
+    ... in order (rows past the last full minibatch are not used); each step is
+    ``theta -= eta * loss_grad(theta, X_b, y_b, alpha)``. After every
+    ``max(1, (n // batch) // checks_per_epoch)`` steps, counted over the whole run,
+    the model is checked on the validation set; training stops after the check at
+    which the validation loss has not improved (fallen below its lowest value so far)
+    for ``patience`` checks in a row, or after ``epochs`` epochs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Column 0 is the intercept.
+    y : ndarray of shape (n,)
+    X_val : ndarray of shape (n_val, d)
+    y_val : ndarray of shape (n_val,)
+    eta : float, default=0.1
+    batch : int, default=16
+    epochs : int, default=50
+    alpha : float, default=0.0
+        L2 penalty on ``theta[1:]``, in the gradient steps only.
+    patience : int, default=10
+    checks_per_epoch : int, default=5
+
+    Returns
+    -------
+    theta : ndarray of shape (d,)
+        The parameters at the check of lowest validation loss.
+    history : pandas.DataFrame
+        One row per check: ``step`` (gradient steps taken so far), ``train_loss``
+        and ``val_loss`` (mean cross-entropy, without the penalty, on the whole
+        training and validation sets), ``val_accuracy`` (fraction of the validation
+        set that :func:`predict` gets right).
+    """
+    steps_per_epoch = len(y) // batch
+    interval = max(1, steps_per_epoch // checks_per_epoch)
+    theta = np.zeros(X.shape[1])
+    best_theta, best_loss, stale, step = theta, np.inf, 0, 0
+    rows = []
+    for _ in range(epochs):
+        for start in range(0, steps_per_epoch * batch, batch):
+            rows_b = slice(start, start + batch)
+            theta = theta - eta * loss_grad(theta, X[rows_b], y[rows_b], alpha)
+            step += 1
+            if step % interval:
+                continue
+            val_loss = binary_cross_entropy(sigmoid(X_val @ theta), y_val)
+            rows.append({"step": step,
+                         "train_loss": binary_cross_entropy(sigmoid(X @ theta), y),
+                         "val_loss": val_loss,
+                         "val_accuracy": np.mean(predict(X_val, theta) == y_val)})
+            if val_loss < best_loss:
+                best_theta, best_loss, stale = theta, val_loss, 0
+            else:
+                stale += 1
+                if stale == patience:
+                    return best_theta, pd.DataFrame(rows)
+    return best_theta, pd.DataFrame(rows, columns=["step", "train_loss", "val_loss",
+                                                   "val_accuracy"])

@@ -1,6 +1,8 @@
 """Are the generated folders (release/, solutions/, submitted/ demos) in sync with
 source/, and marked as generated?"""
 
+import re
+
 import nbformat
 import pytest
 
@@ -113,9 +115,59 @@ def test_stable_outputs_remove_what_changes_between_identical_runs():
         cell.outputs.append(nbformat.v4.new_output("display_data", data={
             "text/html": f'<svg id="{svg_id}"><style>#{svg_id} .a{{}}</style></svg>',
             "text/plain": f"<PlotSpec at {address}>"}))
-        nb = nbformat.v4.new_notebook(cells=[cell])
+        cell.outputs.append(nbformat.v4.new_output("display_data", data={  # tqdm
+            build.WIDGET: {"model_id": svg_id, "version_major": 2, "version_minor": 0},
+            "text/plain": f"epochs: 3/3 [00:00<00:00, {len(text)}it/s]"}))
+        nb = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {
+            "application/vnd.jupyter.widget-state+json": {"state": {svg_id: {}}}}})
         return nbformat.writes(build.stable_outputs(nb))
 
     first = executed("pZo03wc", "0x7fe98e433910", split=False)
     assert first == executed("pUeMq5K", "0x7f9ce38b7f10", split=True)
     assert "pZo03wc" not in first and "0x7fe9" not in first
+
+
+# A number the text quotes: one written with a decimal point, a percent sign or a
+# thousands separator (counts, rates, measured values; not "28 x 28" or "step 3").
+QUOTED_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+)(%?)(?![\w])")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|`[^`\n]*`|\]\([^)]*\)", re.S)
+# Figures the text states rather than measures: number -> what it is.
+STATED = {
+    "fgsm": {"99.9%": "Goodfellow et al.'s error rate, cited"},
+    "fisher_information": {"0.3%": "P(|Z| > 3) for a standard normal Z",
+                           "10%": "the agreement the text expects; the cell prints "
+                                  "the one it finds"},
+}
+
+
+def quoted_numbers(markdown):
+    """The numbers a markdown cell quotes, mathematics, code and links left out."""
+    found = []
+    for number, percent in QUOTED_NUMBER.findall(MATH.sub(" ", markdown)):
+        if percent or "." in number or "," in number:
+            found.append(number + percent)
+    return found
+
+
+def test_quoted_numbers_are_what_the_solutions_compute(repo):
+    """Does every number the text of a solutions notebook quotes appear in its code
+    or outputs (thousands separators aside)? The solutions run on the full data, so
+    the text must agree with what they compute there."""
+    assert quoted_numbers("3,200 for training, $0.5$ and 12.5% or 1.25 of `0.3`") == [
+        "3,200", "12.5%", "1.25"]
+    for assignment in repo.assignments():
+        nb = nbformat.read(repo.solutions / assignment / f"{assignment}.ipynb", 4)
+        computed = []
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                computed.append(cell.source)
+                for out in cell.outputs:
+                    computed.append(out.get("text", ""))
+                    computed.append(out.get("data", {}).get("text/plain", ""))
+        computed = re.sub(r"(?<=\d),(?=\d{3})", "", "\n".join(computed))
+        missing = [n for cell in nb.cells if cell.cell_type == "markdown"
+                   for n in quoted_numbers(cell.source)
+                   if n not in STATED.get(assignment, {})
+                   and n.replace(",", "") not in computed]
+        assert not missing, (f"solutions/{assignment}: the text quotes {missing}, "
+                             f"which the notebook does not compute on its full data")

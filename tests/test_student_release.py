@@ -2,16 +2,19 @@
 reference of a graded function?"""
 
 import ast
+import re
 import textwrap
 
 import nbformat
 from nbclient import NotebookClient
 
 from kit.course import (
+    GRADING_VARIABLE,
     HIDDEN_REGION,
     SOLUTION_REGION,
     demo,
     graded_function_names,
+    nbgrader_meta,
     studentlib,
 )
 from kit.course.studentlib import graded_names, strip_functions
@@ -207,3 +210,43 @@ def test_a_correct_submission_passes_every_public_check_with_the_student_library
         n = len(demo.answer_cell_ids(nb))
         assert passed.count(": public checks passed.") == n
         assert f"Public checks passed for {n} of {n} functions:" in passed
+
+
+WAITING = re.compile(r"This cell needs (\w+), which (is not written yet|a cell above "
+                     r"could not compute: write ([\w, ]+) first)\.")
+
+
+def test_run_all_on_an_untouched_release_notebook_reaches_the_summary(repo,
+                                                                      monkeypatch):
+    """SPEC: *Run All* on a release notebook as a student receives it runs to the
+    end. Each given cell that needs a function not written yet says which, in one
+    line, and the summary lists every graded function as not written. (Grading mode,
+    for speed: the same cells on the small data.)"""
+    monkeypatch.setenv("PYTHONPATH", str(repo.release / "library"))
+    monkeypatch.setenv(GRADING_VARIABLE, "1")
+    for assignment in repo.assignments():
+        nb = nbformat.read(repo.release / assignment / f"{assignment}.ipynb", 4)
+        graded = set(demo.answer_cell_ids(nb))
+        # Raises CellExecutionError, naming the cell, on the first error.
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={
+            "metadata": {"path": str(repo.release / assignment)}}).execute()
+        waiting = 0
+        for cell in nb.cells:
+            if cell.cell_type != "code" or nbgrader_meta(cell).get("grade"):
+                continue
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            assert not [o for o in cell.outputs if o.get("name") == "stderr"], (
+                f"{assignment}: a given cell wrote to stderr: {text}")
+            lines = [line for line in text.splitlines() if "This cell needs" in line]
+            assert len(lines) <= 1, f"{assignment}: {lines}"
+            for line in lines:
+                found = WAITING.fullmatch(line)
+                assert found, f"{assignment}: {line!r}"
+                named = {found[1]} if found[3] is None else set(found[3].split(", "))
+                assert named <= graded, f"{assignment}: {line!r} names no function"
+                waiting += 1
+        summary = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+        n = len(graded)
+        assert f"Public checks passed for 0 of {n} functions:" in summary, assignment
+        assert summary.count("not written yet") == n, summary
+        print(f"{assignment}: {waiting} given cells waiting on a function")

@@ -12,10 +12,11 @@ writes into submitted/: student id -> the variants it uses.
 """
 
 import numpy as np
+import pandas as pd
 
 # Names the variants call, as they exist in the notebook's namespace.
 from lib.data import add_intercept
-from lib.logistic import binary_cross_entropy, loss, loss_grad, sigmoid
+from lib.logistic import binary_cross_entropy, loss, loss_grad, predict, sigmoid
 
 DEMO = {
     "overflowing-sigmoid": ["sigmoid__wrong_overflow"],
@@ -23,6 +24,7 @@ DEMO = {
     "gradient-sum": ["loss_grad__wrong_sum_not_mean"],
     "loss-before-step": ["logistic_regression__wrong_loss_before_step"],
     "logit-gradient": ["bce_output_grad__wrong_logit_gradient"],
+    "stale-best-theta": ["train_early_stopping__wrong_best_not_copied"],
 }
 
 
@@ -329,3 +331,168 @@ def bce_output_grad__wrong_precedence(output, target):
 
 def bce_output_grad__wrong_second_term_sign(output, target):
     return -target / output - (1 - target) / (1 - output)
+
+
+# --- train_early_stopping
+
+def train_early_stopping__correct_loss_list(X, y, X_val, y_val, eta=0.1, batch=16,
+                                            epochs=50, alpha=0.0, patience=10,
+                                            checks_per_epoch=5):
+    m = len(y) // batch
+    every = max(1, m // checks_per_epoch)
+    theta = np.zeros(X.shape[1])
+    history = {"step": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
+    thetas = []
+    step = 0
+    for _ in range(epochs):
+        for k in range(m):
+            Xb, yb = X[k * batch:(k + 1) * batch], y[k * batch:(k + 1) * batch]
+            theta -= eta * loss_grad(theta, Xb, yb, alpha)
+            step += 1
+            if step % every == 0:
+                history["step"].append(step)
+                history["train_loss"].append(loss(theta, X, y, 0.0))
+                history["val_loss"].append(loss(theta, X_val, y_val, 0.0))
+                history["val_accuracy"].append((predict(X_val, theta) == y_val).mean())
+                thetas.append(theta.copy())
+                losses = history["val_loss"]
+                if len(losses) - 1 - int(np.argmin(losses)) >= patience:
+                    return thetas[int(np.argmin(losses))], pd.DataFrame(history)
+    if not thetas:
+        return theta, pd.DataFrame(history)
+    return thetas[int(np.argmin(history["val_loss"]))], pd.DataFrame(history)
+
+
+def train_early_stopping__correct_flat_steps(X, y, X_val, y_val, eta=0.1, batch=16,
+                                             epochs=50, alpha=0.0, patience=10,
+                                             checks_per_epoch=5):
+    per_epoch = X.shape[0] // batch
+    every = max(per_epoch // checks_per_epoch, 1)
+    theta = np.zeros(X.shape[1])
+    best, best_theta, waited, rows = float("inf"), theta.copy(), 0, []
+    for step in range(1, epochs * per_epoch + 1):
+        i = (step - 1) % per_epoch
+        theta = theta - eta * loss_grad(theta, X[i * batch:i * batch + batch],
+                                        y[i * batch:i * batch + batch], alpha)
+        if step % every != 0:
+            continue
+        val = binary_cross_entropy(sigmoid(X_val @ theta), y_val)
+        rows.append((step, binary_cross_entropy(sigmoid(X @ theta), y), val,
+                     float(np.sum(predict(X_val, theta) == y_val)) / len(y_val)))
+        if val < best:
+            best, best_theta, waited = val, theta.copy(), 0
+        else:
+            waited += 1
+        if waited >= patience:
+            break
+    return best_theta, pd.DataFrame(rows, columns=["step", "train_loss", "val_loss",
+                                                   "val_accuracy"])
+
+
+def train_early_stopping__wrong_last_theta(X, y, X_val, y_val, eta=0.1, batch=16,
+                                           epochs=50, alpha=0.0, patience=10,
+                                           checks_per_epoch=5):
+    # Stops at the right check, but returns the theta of the last check.
+    m = len(y) // batch
+    every = max(1, m // checks_per_epoch)
+    theta, best, stale, rows = np.zeros(X.shape[1]), np.inf, 0, []
+    for step in range(1, epochs * m + 1):
+        b = (step - 1) % m
+        theta = theta - eta * loss_grad(theta, X[b * batch:(b + 1) * batch],
+                                        y[b * batch:(b + 1) * batch], alpha)
+        if step % every == 0:
+            val = binary_cross_entropy(sigmoid(X_val @ theta), y_val)
+            rows.append([step, binary_cross_entropy(sigmoid(X @ theta), y), val,
+                         np.mean(predict(X_val, theta) == y_val)])
+            best, stale = (val, 0) if val < best else (best, stale + 1)
+            if stale == patience:
+                break
+    return theta, pd.DataFrame(rows, columns=["step", "train_loss", "val_loss",
+                                              "val_accuracy"])
+
+
+def train_early_stopping__wrong_best_not_copied(X, y, X_val, y_val, eta=0.1, batch=16,
+                                                epochs=50, alpha=0.0, patience=10,
+                                                checks_per_epoch=5):
+    # theta is updated in place, so best_theta follows it to the last step.
+    theta = np.zeros(X.shape[1])
+    best_theta, best_val, bad = theta, np.inf, 0
+    history = {"step": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
+    per_epoch = len(y) // batch
+    interval = max(1, per_epoch // checks_per_epoch)
+    step = 0
+    for _epoch in range(epochs):
+        for i in range(per_epoch):
+            theta -= eta * loss_grad(theta, X[i * batch:(i + 1) * batch],
+                                     y[i * batch:(i + 1) * batch], alpha)
+            step += 1
+            if step % interval != 0:
+                continue
+            val = loss(theta, X_val, y_val)
+            accuracy = np.mean(predict(X_val, theta) == y_val)
+            for key, value in (("step", step), ("train_loss", loss(theta, X, y)),
+                               ("val_loss", val), ("val_accuracy", accuracy)):
+                history[key].append(value)
+            if val < best_val:
+                best_theta, best_val, bad = theta, val, 0
+            else:
+                bad += 1
+                if bad >= patience:
+                    return best_theta, pd.DataFrame(history)
+    return best_theta, pd.DataFrame(history)
+
+
+def train_early_stopping__wrong_minibatch_train_loss(X, y, X_val, y_val, eta=0.1,
+                                                     batch=16, epochs=50, alpha=0.0,
+                                                     patience=10, checks_per_epoch=5):
+    # train_loss is the loss of the current minibatch, not of the training set.
+    n_batches = len(y) // batch
+    check_every = max(1, n_batches // checks_per_epoch)
+    theta = np.zeros(X.shape[1])
+    records, thetas, steps = [], [], 0
+    for _ in range(epochs):
+        for start in range(0, n_batches * batch, batch):
+            Xb, yb = X[start:start + batch], y[start:start + batch]
+            theta = theta - eta * loss_grad(theta, Xb, yb, alpha)
+            steps += 1
+            if steps % check_every:
+                continue
+            records.append({"step": steps,
+                            "train_loss": binary_cross_entropy(sigmoid(Xb @ theta), yb),
+                            "val_loss": binary_cross_entropy(sigmoid(X_val @ theta),
+                                                             y_val),
+                            "val_accuracy": np.mean(predict(X_val, theta) == y_val)})
+            thetas.append(theta)
+            val_losses = [r["val_loss"] for r in records]
+            if len(val_losses) - 1 - int(np.argmin(val_losses)) == patience:
+                return thetas[int(np.argmin(val_losses))], pd.DataFrame(records)
+    val_losses = [r["val_loss"] for r in records]
+    return thetas[int(np.argmin(val_losses))], pd.DataFrame(records)
+
+
+def train_early_stopping__wrong_partial_minibatch(X, y, X_val, y_val, eta=0.1,
+                                                  batch=16, epochs=50, alpha=0.0,
+                                                  patience=10, checks_per_epoch=5):
+    # Also steps on the last, shorter minibatch of every epoch.
+    every = max(1, (len(y) // batch) // checks_per_epoch)
+    theta = np.zeros(X.shape[1])
+    best, best_theta, since, count, log = np.inf, theta, 0, 0, []
+    for _ in range(epochs):
+        for Xb, yb in zip(np.array_split(X, range(batch, len(y), batch)),
+                          np.array_split(y, range(batch, len(y), batch)), strict=True):
+            theta = theta - eta * loss_grad(theta, Xb, yb, alpha)
+            count += 1
+            if count % every:
+                continue
+            val = binary_cross_entropy(sigmoid(X_val @ theta), y_val)
+            log.append((count, binary_cross_entropy(sigmoid(X @ theta), y), val,
+                        np.mean(predict(X_val, theta) == y_val)))
+            if val < best:
+                best, best_theta, since = val, theta, 0
+            else:
+                since += 1
+                if since == patience:
+                    return best_theta, pd.DataFrame(log, columns=[
+                        "step", "train_loss", "val_loss", "val_accuracy"])
+    return best_theta, pd.DataFrame(log, columns=["step", "train_loss", "val_loss",
+                                                  "val_accuracy"])

@@ -295,51 +295,54 @@ with checks.substituted(globals(), input_gradient=_ref.input_gradient):
 # ($\pm\varepsilon$ on every pixel, random signs).
 
 # %% nbgrader={"grade": false, "grade_id": "accuracy_vs_eps", "locked": true, "schema_version": 3, "solution": false, "task": false}
-EPSILONS = np.round(np.linspace(0.0, 0.3, 13), 3)
-noise_rng = np.random.default_rng(0)
-rows = []
-for eps in EPSILONS:
-    signs = noise_rng.choice([-1.0, 1.0], size=X_test.shape)
-    attacks = {"FGSM": fgsm(X_test, y_test, W, b, eps),
-               "random signs": np.clip(X_test + eps * signs, 0.0, 1.0)}
-    for attack, X_attacked in attacks.items():
-        rows.append({"eps": eps, "attack": attack,
-                     "accuracy": np.mean(clf.predict(X_attacked) == y_test)})
-accuracy = pd.DataFrame(rows)
-print(accuracy.pivot(index="eps", columns="attack", values="accuracy").round(3)
-      .to_string())
-(ggplot(accuracy, aes("eps", "accuracy", color="attack"))
- + geom_line(size=1) + geom_point(size=2.5)
- + scale_y_continuous(limits=[0, 1])
- + labs(title="Test accuracy of softmax regression under attack",
-        x="eps (largest change of a pixel; pixels range from 0 to 1)",
-        y="test accuracy (fraction correct)", color="")
- + ggsize(640, 380))
+with checks.given():
+    EPSILONS = np.round(np.linspace(0.0, 0.3, 13), 3)
+    noise_rng = np.random.default_rng(0)
+    rows = []
+    for eps in EPSILONS:
+        signs = noise_rng.choice([-1.0, 1.0], size=X_test.shape)
+        attacks = {"FGSM": fgsm(X_test, y_test, W, b, eps),
+                   "random signs": np.clip(X_test + eps * signs, 0.0, 1.0)}
+        for attack, X_attacked in attacks.items():
+            rows.append({"eps": eps, "attack": attack,
+                         "accuracy": np.mean(clf.predict(X_attacked) == y_test)})
+    accuracy = pd.DataFrame(rows)
+    print(accuracy.pivot(index="eps", columns="attack", values="accuracy").round(3)
+          .to_string())
+    display(ggplot(accuracy, aes("eps", "accuracy", color="attack"))
+             + geom_line(size=1) + geom_point(size=2.5)
+             + scale_y_continuous(limits=[0, 1])
+             + labs(title="Test accuracy of softmax regression under attack",
+                    x="eps (largest change of a pixel; pixels range from 0 to 1)",
+                    y="test accuracy (fraction correct)", color="")
+             + ggsize(640, 380))
 
 # %% [markdown]
 # Goodfellow et al. report an error rate of 99.9% for a shallow softmax model of MNIST
 # at $\varepsilon = 0.25$. Where do the attacked digits go?
 
 # %% nbgrader={"grade": false, "grade_id": "confusion", "locked": true, "schema_version": 3, "solution": false, "task": false}
-EPS = 0.25
-X_adv = fgsm(X_test, y_test, W, b, EPS)
-pred_clean, pred_adv = clf.predict(X_test), clf.predict(X_adv)
-print(f"test error: clean {np.mean(pred_clean != y_test):.1%}, "
-      f"FGSM at eps = {EPS}: {np.mean(pred_adv != y_test):.1%}")
-plots.confusion_matrix_plot(y_test, pred_adv, labels=np.arange(10),
-                            title=f"Confusion matrix of the test set under FGSM, "
-                                  f"eps = {EPS}")
+with checks.given():
+    EPS = 0.25
+    X_adv = fgsm(X_test, y_test, W, b, EPS)
+    pred_clean, pred_adv = clf.predict(X_test), clf.predict(X_adv)
+    print(f"test error: clean {np.mean(pred_clean != y_test):.1%}, "
+          f"FGSM at eps = {EPS}: {np.mean(pred_adv != y_test):.1%}")
+    display(plots.confusion_matrix_plot(y_test, pred_adv, labels=np.arange(10),
+                                        title=f"Confusion matrix of the test set under FGSM, "
+                                              f"eps = {EPS}"))
 
 # %% nbgrader={"grade": false, "grade_id": "adversarial_digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
-first = [int(np.flatnonzero(y_test == d)[0]) for d in range(10)]  # one of each digit
-plots.digit_grid(
-    np.vstack([X_test[first], X_adv[first]]),
-    labels=[f"{y_test[i]} → {p}" for i, p in zip(first, pred_clean[first],
-                                                  strict=True)]
-    + [f"{y_test[i]} → {p}" for i, p in zip(first, pred_adv[first], strict=True)],
-    title=f"Clean (top) and FGSM (bottom, eps = {EPS}) test digits: "
-          "true → predicted label",
-)
+with checks.given():
+    first = [int(np.flatnonzero(y_test == d)[0]) for d in range(10)]  # one of each digit
+    display(plots.digit_grid(
+        np.vstack([X_test[first], X_adv[first]]),
+        labels=[f"{y_test[i]} → {p}" for i, p in zip(first, pred_clean[first],
+                                                      strict=True)]
+        + [f"{y_test[i]} → {p}" for i, p in zip(first, pred_adv[first], strict=True)],
+        title=f"Clean (top) and FGSM (bottom, eps = {EPS}) test digits: "
+              "true → predicted label",
+    ))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_confusion", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Question (2 points).** What does the confusion matrix under attack show? Look at
@@ -496,31 +499,32 @@ with checks.substituted(globals(), input_gradient=_ref.input_gradient):
 # model's weights, one column of `W` per class, drawn as images in the last plot.
 
 # %% nbgrader={"grade": false, "grade_id": "targeted_digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
-targeted = np.array([targeted_example(t, W, b, rng=t) for t in range(10)])  # (10, 784)
-start = np.array([targeted_example(t, W, b, iters=0, rng=t) for t in range(10)])
-probs = softmax(targeted @ W + b, axis=1)  # (10, 10): row t is the example for t
-print("classified as:", clf.predict(targeted))
-print("probability of the target:", np.round(probs[np.arange(10), np.arange(10)], 4))
-display(plots.digit_grid(
-    targeted, labels=[str(t) for t in range(10)],
-    title="Targeted examples from noise, labelled with their target"))
-probabilities = pd.concat([
-    pd.DataFrame({"target": np.repeat([f"target {t}" for t in range(10)], 10),
-                  "class": np.tile([str(c) for c in range(10)], 10),
-                  "probability": softmax(x @ W + b, axis=1).ravel(), "image": image})
-    for x, image in ((start, "starting noise"), (targeted, "after the steps"))
-])
-display(ggplot(probabilities, aes("class", "probability", fill="image"))
-        + geom_bar(stat="identity", position="dodge", width=0.8)
-        + facet_wrap("target", ncol=5)
-        + scale_x_discrete(limits=[str(c) for c in range(10)])
-        + scale_y_continuous(limits=[0, 1])
-        + labs(title="Class probabilities of the targeted examples and of their "
-                     "starting noise",
-               x="class", y="probability (softmax of the logits)", fill="")
-        + ggsize(900, 440))
-plots.digit_grid(W.T, labels=[f"w{c}" for c in range(10)],
-                 title="The weights of each class as images (light: positive)")
+with checks.given():
+    targeted = np.array([targeted_example(t, W, b, rng=t) for t in range(10)])  # (10, 784)
+    start = np.array([targeted_example(t, W, b, iters=0, rng=t) for t in range(10)])
+    probs = softmax(targeted @ W + b, axis=1)  # (10, 10): row t is the example for t
+    print("classified as:", clf.predict(targeted))
+    print("probability of the target:", np.round(probs[np.arange(10), np.arange(10)], 4))
+    display(plots.digit_grid(
+        targeted, labels=[str(t) for t in range(10)],
+        title="Targeted examples from noise, labelled with their target"))
+    probabilities = pd.concat([
+        pd.DataFrame({"target": np.repeat([f"target {t}" for t in range(10)], 10),
+                      "class": np.tile([str(c) for c in range(10)], 10),
+                      "probability": softmax(x @ W + b, axis=1).ravel(), "image": image})
+        for x, image in ((start, "starting noise"), (targeted, "after the steps"))
+    ])
+    display(ggplot(probabilities, aes("class", "probability", fill="image"))
+            + geom_bar(stat="identity", position="dodge", width=0.8)
+            + facet_wrap("target", ncol=5)
+            + scale_x_discrete(limits=[str(c) for c in range(10)])
+            + scale_y_continuous(limits=[0, 1])
+            + labs(title="Class probabilities of the targeted examples and of their "
+                         "starting noise",
+                   x="class", y="probability (softmax of the logits)", fill="")
+            + ggsize(900, 440))
+    display(plots.digit_grid(W.T, labels=[f"w{c}" for c in range(10)],
+                             title="The weights of each class as images (light: positive)"))
 
 # %% [markdown]
 # How much can a change of at most $\varepsilon$ per pixel move the difference of two
@@ -551,10 +555,10 @@ print("(the last two are medians over the 45 pairs of classes; logits in nats)")
 # $\delta \cdot (w_i - w_j)$. With $\delta = \varepsilon\,\mathrm{sign}(w_i - w_j)$
 # the change is $\varepsilon \|w_i - w_j\|_1$, which grows with the number of pixels
 # $n$: each of the 784 pixels moves only by $\varepsilon$, a change hard to see, but
-# all the small changes add up in the same direction. Here that is about 30 nats at
-# $\varepsilon = 0.25$ (somewhat less after clipping), against a median margin of
-# about 4.5 nats for a clean test image, so every image can be pushed over a
-# boundary. Random signs add up only like $\varepsilon \|w_i - w_j\|_2$ (about 2
+# all the small changes add up in the same direction. Here that is a median of 45.3
+# nats at $\varepsilon = 0.25$ (somewhat less after clipping), against a median
+# margin of 5.1 nats for a clean test image, so every image can be pushed over a
+# boundary. Random signs add up only like $\varepsilon \|w_i - w_j\|_2$ (2.5
 # nats, the size of $\varepsilon\, m \sqrt{n}$ rather than $\varepsilon\, m\, n$
 # for weights of typical size $m$) and partly cancel, which is why noise of the same
 # size costs only a few points of accuracy while FGSM takes it to zero. For softmax
@@ -659,26 +663,27 @@ for _what, _X, _e, _alpha, _rtol in _cases:
 # $\alpha = 0.5$.
 
 # %% nbgrader={"grade": false, "grade_id": "spoiled", "locked": true, "schema_version": 3, "solution": false, "task": false}
-ALPHA, DIGIT = 0.5, 3
-threes = X_train[y_train == DIGIT].astype(np.float64)
-example = threes[np.argmin(((threes - threes.mean(axis=0)) ** 2).sum(axis=1))]
-X_spoiled = blend(X_test, example, ALPHA)
-pred_spoiled = clf.predict(X_spoiled)
-print(pd.DataFrame([
-    {"alpha": a, "test accuracy": np.mean(p == y_test),
-     f"predicted {DIGIT}": np.mean(p == DIGIT)}
-    for a in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
-    for p in [clf.predict(blend(X_test, example, a))]
-]).to_string(index=False, float_format="{:.3f}".format))
-print(f"the example itself is classified as {clf.predict(example[None])[0]}")
-display(plots.digit_grid(
-    np.vstack([example, X_spoiled[first]]), ncol=11,
-    labels=["example"] + [f"{y_test[i]} → {pred_spoiled[i]}" for i in first],
-    title=f"The example and spoiled test digits (alpha = {ALPHA}): "
-          "true → predicted label"))
-plots.confusion_matrix_plot(y_test, pred_spoiled, labels=np.arange(10),
-                            title=f"Confusion matrix of the test set spoiled with one "
-                                  f"{DIGIT}, alpha = {ALPHA}")
+with checks.given():
+    ALPHA, DIGIT = 0.5, 3
+    threes = X_train[y_train == DIGIT].astype(np.float64)
+    example = threes[np.argmin(((threes - threes.mean(axis=0)) ** 2).sum(axis=1))]
+    X_spoiled = blend(X_test, example, ALPHA)
+    pred_spoiled = clf.predict(X_spoiled)
+    print(pd.DataFrame([
+        {"alpha": a, "test accuracy": np.mean(p == y_test),
+         f"predicted {DIGIT}": np.mean(p == DIGIT)}
+        for a in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+        for p in [clf.predict(blend(X_test, example, a))]
+    ]).to_string(index=False, float_format="{:.3f}".format))
+    print(f"the example itself is classified as {clf.predict(example[None])[0]}")
+    display(plots.digit_grid(
+        np.vstack([example, X_spoiled[first]]), ncol=11,
+        labels=["example"] + [f"{y_test[i]} → {pred_spoiled[i]}" for i in first],
+        title=f"The example and spoiled test digits (alpha = {ALPHA}): "
+              "true → predicted label"))
+    display(plots.confusion_matrix_plot(y_test, pred_spoiled, labels=np.arange(10),
+                                        title=f"Confusion matrix of the test set spoiled with one "
+                                              f"{DIGIT}, alpha = {ALPHA}"))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_spoiled", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Question (2 points).** What does the confusion matrix of the spoiled test set

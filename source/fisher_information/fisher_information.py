@@ -45,6 +45,7 @@ import autograd.numpy as anp
 import numpy as np
 import pandas as pd
 from autograd import elementwise_grad, grad, hessian
+from IPython.display import display
 from lets_plot import (
     aes,
     geom_bar,
@@ -321,73 +322,75 @@ checks.check_close(_F, _ref.empirical_fisher(lambda lam, k: k / lam - 1.0,
 # quantity).
 
 # %% nbgrader={"grade": false, "grade_id": "mc_bernoulli", "locked": true, "schema_version": 3, "solution": false, "task": false}
-K = 20  # batches
+with checks.given():
+    K = 20  # batches
 
 
-def batch_mean_se(batch_estimates):
-    """Mean of K batch estimates (arrays of any shape) and its standard error."""
-    v = np.asarray(batch_estimates, dtype=float)
-    return v.mean(axis=0), v.std(axis=0, ddof=1) / np.sqrt(len(v))
+    def batch_mean_se(batch_estimates):
+        """Mean of K batch estimates (arrays of any shape) and its standard error."""
+        v = np.asarray(batch_estimates, dtype=float)
+        return v.mean(axis=0), v.std(axis=0, ddof=1) / np.sqrt(len(v))
 
 
-def bernoulli_loglik(theta, x):
-    """log p(x | theta) of each observation, written with autograd.numpy."""
-    return x * anp.log(theta) + (1 - x) * anp.log(1 - theta)
+    def bernoulli_loglik(theta, x):
+        """log p(x | theta) of each observation, written with autograd.numpy."""
+        return x * anp.log(theta) + (1 - x) * anp.log(1 - theta)
 
 
-# With theta an array like x, the second derivative of each term, one per observation.
-second_derivative = elementwise_grad(elementwise_grad(bernoulli_loglik))
+    # With theta an array like x, the second derivative of each term, one per observation.
+    second_derivative = elementwise_grad(elementwise_grad(bernoulli_loglik))
 
-theta0 = 0.3
-N_BERNOULLI = 20_000 if grading_run() else 200_000
-x = (np.random.default_rng(1).random(N_BERNOULLI) < theta0).astype(float)
-batches = x.reshape(K, -1)
-sq_score_batches = [empirical_fisher(bernoulli_score, b, theta0)[0, 0]
-                    for b in batches]
-minus_second_batches = [-np.mean(second_derivative(np.full(b.shape, theta0), b))
+    theta0 = 0.3
+    N_BERNOULLI = 20_000 if grading_run() else 200_000
+    x = (np.random.default_rng(1).random(N_BERNOULLI) < theta0).astype(float)
+    batches = x.reshape(K, -1)
+    sq_score_batches = [empirical_fisher(bernoulli_score, b, theta0)[0, 0]
                         for b in batches]
-mean_sq_score = batch_mean_se(sq_score_batches)
-minus_second = batch_mean_se(minus_second_batches)
-exact = bernoulli_fisher(theta0)
-bernoulli_table = pd.DataFrame(
-    [mean_sq_score, minus_second], columns=["estimate", "MC standard error"],
-    index=["mean squared score", "minus mean second derivative"])
-bernoulli_table["1 / (theta (1 - theta))"] = exact
-bernoulli_table["z = (estimate - exact) / SE"] = (
-    (bernoulli_table["estimate"] - exact) / bernoulli_table["MC standard error"])
-print(f"N = {N_BERNOULLI:,} draws at theta0 = {theta0}, K = {K} batches")
-print(bernoulli_table.round(4).to_string())
-batch_gap = np.max(np.abs(np.subtract(sq_score_batches, minus_second_batches)))
-print(f"largest difference between the two sides, batch by batch: {batch_gap:.1e}")
+    minus_second_batches = [-np.mean(second_derivative(np.full(b.shape, theta0), b))
+                            for b in batches]
+    mean_sq_score = batch_mean_se(sq_score_batches)
+    minus_second = batch_mean_se(minus_second_batches)
+    exact = bernoulli_fisher(theta0)
+    bernoulli_table = pd.DataFrame(
+        [mean_sq_score, minus_second], columns=["estimate", "MC standard error"],
+        index=["mean squared score", "minus mean second derivative"])
+    bernoulli_table["1 / (theta (1 - theta))"] = exact
+    bernoulli_table["z = (estimate - exact) / SE"] = (
+        (bernoulli_table["estimate"] - exact) / bernoulli_table["MC standard error"])
+    print(f"N = {N_BERNOULLI:,} draws at theta0 = {theta0}, K = {K} batches")
+    print(bernoulli_table.round(4).to_string())
+    batch_gap = np.max(np.abs(np.subtract(sq_score_batches, minus_second_batches)))
+    print(f"largest difference between the two sides, batch by batch: {batch_gap:.1e}")
 
 # %% [markdown]
 # The same comparison over a range of $\theta$ (each point from a fresh, smaller
 # sample, with a bar of $\pm 3$ standard errors), against the exact curve:
 
 # %% nbgrader={"grade": false, "grade_id": "mc_bernoulli_curve", "locked": true, "schema_version": 3, "solution": false, "task": false}
-grid = np.linspace(0.05, 0.95, 19)
-n_per_theta = 2_000 if grading_run() else 20_000
-rng = np.random.default_rng(2)
-rows = []
-for th in grid:
-    b = (rng.random(n_per_theta) < th).astype(float).reshape(K, -1)
-    est, se = batch_mean_se([empirical_fisher(bernoulli_score, bk, th)[0, 0]
-                             for bk in b])
-    rows.append({"theta": th, "estimate": est, "low": est - 3 * se,
-                 "high": est + 3 * se})
-mc_curve = pd.DataFrame(rows)
-fine = np.linspace(0.03, 0.97, 200)
-(ggplot()
- + geom_line(aes("theta", "information"), size=1, color="#1f77b4",
-             data={"theta": fine, "information": bernoulli_fisher(fine)})
- + geom_pointrange(aes("theta", "estimate", ymin="low", ymax="high"),
-                   data=mc_curve, color="#d62728", size=0.6)
- + scale_y_log10()
- + labs(title=f"Bernoulli Fisher information: exact (line) and Monte Carlo "
-              f"(points, ±3 SE, n = {n_per_theta:,})",
-        x="θ (success probability)",
-        y="information per observation (log scale)")
- + ggsize(720, 400))
+with checks.given():
+    grid = np.linspace(0.05, 0.95, 19)
+    n_per_theta = 2_000 if grading_run() else 20_000
+    rng = np.random.default_rng(2)
+    rows = []
+    for th in grid:
+        b = (rng.random(n_per_theta) < th).astype(float).reshape(K, -1)
+        est, se = batch_mean_se([empirical_fisher(bernoulli_score, bk, th)[0, 0]
+                                 for bk in b])
+        rows.append({"theta": th, "estimate": est, "low": est - 3 * se,
+                     "high": est + 3 * se})
+    mc_curve = pd.DataFrame(rows)
+    fine = np.linspace(0.03, 0.97, 200)
+    display(ggplot()
+             + geom_line(aes("theta", "information"), size=1, color="#1f77b4",
+                         data={"theta": fine, "information": bernoulli_fisher(fine)})
+             + geom_pointrange(aes("theta", "estimate", ymin="low", ymax="high"),
+                               data=mc_curve, color="#d62728", size=0.6)
+             + scale_y_log10()
+             + labs(title=f"Bernoulli Fisher information: exact (line) and Monte Carlo "
+                          f"(points, ±3 SE, n = {n_per_theta:,})",
+                    x="θ (success probability)",
+                    y="information per observation (log scale)")
+             + ggsize(720, 400))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_pointwise", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # **Question (1 point).** In the table above, the two Monte Carlo averages agree to
@@ -520,55 +523,57 @@ for _i in range(5):
 print("logistic_score agrees with autograd's gradient of the log-likelihood.")
 
 # %% nbgrader={"grade": false, "grade_id": "mc_logistic", "locked": true, "schema_version": 3, "solution": false, "task": false}
-N_LOGISTIC = 20_000 if grading_run() else 100_000
-features, y = simulate(N_LOGISTIC, np.random.default_rng(3))
-X = add_intercept(features)
-examples = np.column_stack([X, y])  # one row (x, y) per example
-lhs, rhs, diff, closed_form = [], [], [], []
-for X_b, y_b, examples_b in zip(np.split(X, K), np.split(y, K),
-                                np.split(examples, K), strict=True):
-    left = empirical_fisher(logistic_score, examples_b, theta_true)
-    right = -hessian(loglik)(theta_true, X_b, y_b) / len(y_b)
-    lhs.append(left)
-    rhs.append(right)
-    diff.append(left - right)
-    closed_form.append(logistic_fisher(X_b, theta_true) / len(y_b))
-(lhs, lhs_se), (rhs, rhs_se), (diff, diff_se) = (
-    batch_mean_se(lhs), batch_mean_se(rhs), batch_mean_se(diff))
-logistic_table = pd.DataFrame([
-    {"entry": f"({names[i]}, {names[j]})", "mean outer score": lhs[i, j],
-     "SE(score)": lhs_se[i, j], "minus mean Hessian": rhs[i, j],
-     "SE(Hessian)": rhs_se[i, j], "difference": diff[i, j],
-     "SE(difference)": diff_se[i, j], "z": diff[i, j] / diff_se[i, j]}
-    for i in range(3) for j in range(i, 3)]).set_index("entry")
-print(f"N = {N_LOGISTIC:,} examples, K = {K} batches, theta_true = {theta_true}")
-print(logistic_table.round(4).to_string())
-gap = np.max(np.abs(np.mean(closed_form, axis=0) - rhs))
-print(f"logistic_fisher(X, theta) / n against autograd's Hessian: largest difference "
-      f"{gap:.1e}")
+with checks.given():
+    N_LOGISTIC = 20_000 if grading_run() else 100_000
+    features, y = simulate(N_LOGISTIC, np.random.default_rng(3))
+    X = add_intercept(features)
+    examples = np.column_stack([X, y])  # one row (x, y) per example
+    lhs, rhs, diff, closed_form = [], [], [], []
+    for X_b, y_b, examples_b in zip(np.split(X, K), np.split(y, K),
+                                    np.split(examples, K), strict=True):
+        left = empirical_fisher(logistic_score, examples_b, theta_true)
+        right = -hessian(loglik)(theta_true, X_b, y_b) / len(y_b)
+        lhs.append(left)
+        rhs.append(right)
+        diff.append(left - right)
+        closed_form.append(logistic_fisher(X_b, theta_true) / len(y_b))
+    (lhs, lhs_se), (rhs, rhs_se), (diff, diff_se) = (
+        batch_mean_se(lhs), batch_mean_se(rhs), batch_mean_se(diff))
+    logistic_table = pd.DataFrame([
+        {"entry": f"({names[i]}, {names[j]})", "mean outer score": lhs[i, j],
+         "SE(score)": lhs_se[i, j], "minus mean Hessian": rhs[i, j],
+         "SE(Hessian)": rhs_se[i, j], "difference": diff[i, j],
+         "SE(difference)": diff_se[i, j], "z": diff[i, j] / diff_se[i, j]}
+        for i in range(3) for j in range(i, 3)]).set_index("entry")
+    print(f"N = {N_LOGISTIC:,} examples, K = {K} batches, theta_true = {theta_true}")
+    print(logistic_table.round(4).to_string())
+    gap = np.max(np.abs(np.mean(closed_form, axis=0) - rhs))
+    print(f"logistic_fisher(X, theta) / n against autograd's Hessian: largest difference "
+          f"{gap:.1e}")
 
 # %% [markdown]
 # All the checks of this notebook, as differences measured in Monte Carlo standard
 # errors (for the Bernoulli model, each side against the exact information):
 
 # %% nbgrader={"grade": false, "grade_id": "mc_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
-z_scores = pd.DataFrame({
-    "check": ["Bernoulli: mean squared score vs exact",
-              "Bernoulli: minus mean 2nd derivative vs exact"]
-    + [f"logistic {e}: outer score vs Hessian" for e in logistic_table.index],
-    "z": list(bernoulli_table["z = (estimate - exact) / SE"])
-    + list(logistic_table["z"]),
-})
-print(f"largest |z|: {np.max(np.abs(z_scores.z)):.2f}; all within 3 standard errors: "
-      f"{bool(np.all(np.abs(z_scores.z) < 3))}")
-(ggplot(z_scores, aes("z", "check"))
- + geom_vline(xintercept=-3, linetype="dashed", color="grey")
- + geom_vline(xintercept=3, linetype="dashed", color="grey")
- + geom_vline(xintercept=0, color="grey")
- + geom_point(size=4, color="#1f77b4")
- + labs(title="Monte Carlo checks of the information identity",
-        x="difference / Monte Carlo standard error (dashed: ±3)", y="")
- + ggsize(760, 360))
+with checks.given():
+    z_scores = pd.DataFrame({
+        "check": ["Bernoulli: mean squared score vs exact",
+                  "Bernoulli: minus mean 2nd derivative vs exact"]
+        + [f"logistic {e}: outer score vs Hessian" for e in logistic_table.index],
+        "z": list(bernoulli_table["z = (estimate - exact) / SE"])
+        + list(logistic_table["z"]),
+    })
+    print(f"largest |z|: {np.max(np.abs(z_scores.z)):.2f}; all within 3 standard errors: "
+          f"{bool(np.all(np.abs(z_scores.z) < 3))}")
+    display(ggplot(z_scores, aes("z", "check"))
+             + geom_vline(xintercept=-3, linetype="dashed", color="grey")
+             + geom_vline(xintercept=3, linetype="dashed", color="grey")
+             + geom_vline(xintercept=0, color="grey")
+             + geom_point(size=4, color="#1f77b4")
+             + labs(title="Monte Carlo checks of the information identity",
+                    x="difference / Monte Carlo standard error (dashed: ±3)", y="")
+             + ggsize(760, 360))
 
 # %% [markdown]
 # ## 7. Standard errors (2 points)
@@ -648,71 +653,73 @@ with checks.substituted(globals(), logistic_fisher=_ref.logistic_fisher):
 # it fast. At $n = 2000$ the two should agree within about 10%.
 
 # %% nbgrader={"grade": false, "grade_id": "bootstrap", "locked": true, "schema_version": 3, "solution": false, "task": false}
-n = 2000
-B = 1000 if grading_run() else 2000  # bootstrap fits
-features, y = simulate(n, np.random.default_rng(4))
-X = add_intercept(features)
-model = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-10).fit(features, y)
-theta_hat = np.concatenate([model.intercept_, model.coef_[0]])
-print("gradient of the log-likelihood at theta_hat (should be ~0): "
-      f"{np.max(np.abs(grad(loglik)(theta_hat, X, y))):.1e}")
-se_fisher = standard_errors(X, theta_hat)
+with checks.given():
+    n = 2000
+    B = 1000 if grading_run() else 2000  # bootstrap fits
+    features, y = simulate(n, np.random.default_rng(4))
+    X = add_intercept(features)
+    model = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-10).fit(features, y)
+    theta_hat = np.concatenate([model.intercept_, model.coef_[0]])
+    print("gradient of the log-likelihood at theta_hat (should be ~0): "
+          f"{np.max(np.abs(grad(loglik)(theta_hat, X, y))):.1e}")
+    se_fisher = standard_errors(X, theta_hat)
 
-boot_model = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-8,
-                                warm_start=True)
-rng = np.random.default_rng(5)
-boot = np.empty((B, 3))
-for b in range(B):
-    idx = rng.integers(0, n, size=n)
-    # Warm start: scikit-learn begins the fit at the coefficients already set.
-    boot_model.coef_ = model.coef_.copy()
-    boot_model.intercept_ = model.intercept_.copy()
-    boot_model.fit(features[idx], y[idx])
-    boot[b] = np.concatenate([boot_model.intercept_, boot_model.coef_[0]])
+    boot_model = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-8,
+                                    warm_start=True)
+    rng = np.random.default_rng(5)
+    boot = np.empty((B, 3))
+    for b in range(B):
+        idx = rng.integers(0, n, size=n)
+        # Warm start: scikit-learn begins the fit at the coefficients already set.
+        boot_model.coef_ = model.coef_.copy()
+        boot_model.intercept_ = model.intercept_.copy()
+        boot_model.fit(features[idx], y[idx])
+        boot[b] = np.concatenate([boot_model.intercept_, boot_model.coef_[0]])
 
-se_boot = boot.std(axis=0, ddof=1)
-se_table = pd.DataFrame({
-    "true": theta_true, "estimate": theta_hat, "Fisher SE": se_fisher,
-    "bootstrap SE": se_boot, "relative difference": se_boot / se_fisher - 1,
-    "1/sqrt(F_jj)": 1 / np.sqrt(np.diag(logistic_fisher(X, theta_hat))),
-}, index=names)
-print(f"n = {n}, B = {B} bootstrap fits")
-print(se_table.round(4).to_string())
-print(f"largest relative difference: {np.max(np.abs(se_table['relative difference'])):.1%}"
-      f" (the bootstrap SE itself has a relative error of about "
-      f"{1 / np.sqrt(2 * (B - 1)):.1%})")
+    se_boot = boot.std(axis=0, ddof=1)
+    se_table = pd.DataFrame({
+        "true": theta_true, "estimate": theta_hat, "Fisher SE": se_fisher,
+        "bootstrap SE": se_boot, "relative difference": se_boot / se_fisher - 1,
+        "1/sqrt(F_jj)": 1 / np.sqrt(np.diag(logistic_fisher(X, theta_hat))),
+    }, index=names)
+    print(f"n = {n}, B = {B} bootstrap fits")
+    print(se_table.round(4).to_string())
+    print(f"largest relative difference: {np.max(np.abs(se_table['relative difference'])):.1%}"
+          f" (the bootstrap SE itself has a relative error of about "
+          f"{1 / np.sqrt(2 * (B - 1)):.1%})")
 
 # %% nbgrader={"grade": false, "grade_id": "bootstrap_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
-bars = pd.DataFrame({
-    "coefficient": names * 3,
-    "method": ["Fisher: sqrt(diag(F⁻¹))"] * 3 + ["bootstrap"] * 3
-    + ["1/sqrt(F_jj)"] * 3,
-    "standard error": np.concatenate([se_fisher, se_boot, se_table["1/sqrt(F_jj)"]]),
-})
-se_plot = (ggplot(bars, aes("coefficient", "standard error", fill="method"))
-           + geom_bar(stat="identity", position=position_dodge(width=0.8), width=0.75)
-           + labs(title=f"Standard errors (n = {n}, B = {B})", x="coefficient",
-                  y="standard error (coefficient units)", fill=""))
+with checks.given():
+    bars = pd.DataFrame({
+        "coefficient": names * 3,
+        "method": ["Fisher: sqrt(diag(F⁻¹))"] * 3 + ["bootstrap"] * 3
+        + ["1/sqrt(F_jj)"] * 3,
+        "standard error": np.concatenate([se_fisher, se_boot, se_table["1/sqrt(F_jj)"]]),
+    })
+    se_plot = (ggplot(bars, aes("coefficient", "standard error", fill="method"))
+               + geom_bar(stat="identity", position=position_dodge(width=0.8), width=0.75)
+               + labs(title=f"Standard errors (n = {n}, B = {B})", x="coefficient",
+                      y="standard error (coefficient units)", fill=""))
 
 
-def bootstrap_histogram(j):
-    """Bootstrap draws of coefficient j, with the normal density from the Fisher SE."""
-    t = np.linspace(boot[:, j].min(), boot[:, j].max(), 200)
-    density = np.exp(-0.5 * ((t - theta_hat[j]) / se_fisher[j]) ** 2) / (
-        se_fisher[j] * np.sqrt(2 * np.pi))
-    return (ggplot()
-            + geom_histogram(aes(x="value", y="..density.."), bins=30,
-                             data={"value": boot[:, j]}, fill="#aec7e8",
-                             color="white")
-            + geom_line(aes("t", "density"), data={"t": t, "density": density},
-                        color="#d62728", size=1)
-            + labs(title=f"{names[j]}: bootstrap (bars), N(θ̂, Fisher SE²) (line)",
-                   x=f"fitted {names[j]} coefficient",
-                   y="density (1 / coefficient unit)"))
+    def bootstrap_histogram(j):
+        """Bootstrap draws of coefficient j, with the normal density from the Fisher SE."""
+        t = np.linspace(boot[:, j].min(), boot[:, j].max(), 200)
+        density = np.exp(-0.5 * ((t - theta_hat[j]) / se_fisher[j]) ** 2) / (
+            se_fisher[j] * np.sqrt(2 * np.pi))
+        return (ggplot()
+                + geom_histogram(aes(x="value", y="..density.."), bins=30,
+                                 data={"value": boot[:, j]}, fill="#aec7e8",
+                                 color="white")
+                + geom_line(aes("t", "density"), data={"t": t, "density": density},
+                            color="#d62728", size=1)
+                + labs(title=f"{names[j]}: bootstrap (bars), N(θ̂, Fisher SE²) (line)",
+                       x=f"fitted {names[j]} coefficient",
+                       y="density (1 / coefficient unit)"))
 
 
-gggrid([se_plot] + [bootstrap_histogram(j) for j in range(3)], ncol=2) + ggsize(
-    1000, 720)
+    display(gggrid([se_plot] + [bootstrap_histogram(j) for j in range(3)], ncol=2) + ggsize(
+        1000, 720))
 
 # %% [markdown]
 # ## Public checks

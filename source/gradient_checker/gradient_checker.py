@@ -41,6 +41,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+from IPython.display import display
 from lets_plot import (
     aes,
     geom_line,
@@ -763,11 +764,12 @@ checks.check_close(_out, expit(-2.5) * expit(2.5), rtol=1e-9,
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "run_sigmoid_grad", "locked": true, "schema_version": 3, "solution": false, "task": false}
-z_values = np.linspace(-6.0, 6.0, 25)
-print("sigmoid_grad:", gradient_checker(lambda z: float(np.sum(expit(z))), sigmoid_grad,
-                                        z_values))
-print("the sigmoid itself, as a wrong derivative:",
-      gradient_checker(lambda z: float(np.sum(expit(z))), expit, z_values))
+with checks.given():
+    z_values = np.linspace(-6.0, 6.0, 25)
+    print("sigmoid_grad:", gradient_checker(lambda z: float(np.sum(expit(z))), sigmoid_grad,
+                                            z_values))
+    print("the sigmoid itself, as a wrong derivative:",
+          gradient_checker(lambda z: float(np.sum(expit(z))), expit, z_values))
 
 # %% [markdown]
 # ### 5b. The logistic loss (2 points)
@@ -844,12 +846,13 @@ for _n, _d in ((30, 3), (7, 5), (1, 4)):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "run_logistic_grad", "locked": true, "schema_version": 3, "solution": false, "task": false}
-points, labels = two_gaussians(200, distance=2.0, rng=3)
-X_log = add_intercept(points)
-theta_log = np.array([0.3, -0.8, 0.5])
-print("logistic_grad:", gradient_checker(lambda t: logistic_loss(t, X_log, labels),
-                                         lambda t: logistic_grad(t, X_log, labels),
-                                         theta_log))
+with checks.given():
+    points, labels = two_gaussians(200, distance=2.0, rng=3)
+    X_log = add_intercept(points)
+    theta_log = np.array([0.3, -0.8, 0.5])
+    print("logistic_grad:", gradient_checker(lambda t: logistic_loss(t, X_log, labels),
+                                             lambda t: logistic_grad(t, X_log, labels),
+                                             theta_log))
 
 # %% [markdown]
 # ### 5c. The softmax cross-entropy (2 points)
@@ -929,18 +932,19 @@ for _n, _d, _k, _labels in ((13, 5, 4, 3), (6, 3, 7, 7), (1, 2, 3, 3)):
 
 # %% [markdown]
 # The digits have 64 pixels and 10 classes: `W` has 640 entries, and a sparse check
-# of 20 of them costs 40 evaluations of the loss instead of 1,280. Pixels that are 0
+# of 20 of them costs 40 evaluations of the loss instead of 2 × 640. Pixels that are 0
 # in every image have a gradient of exactly 0, analytic and numerical: the floor of
 # the relative error counts them as right.
 
 # %% nbgrader={"grade": false, "grade_id": "run_softmax_grad", "locked": true, "schema_version": 3, "solution": false, "task": false}
-X_digits, y_digits = load_digits()
-X_digits, y_digits = X_digits[:200], y_digits[:200]
-W_digits = np.random.default_rng(0).normal(scale=0.1, size=(64, 10))
-print("softmax_grad on the digits, 20 coordinates:",
-      check_sparse(lambda w: mean_cross_entropy(w, X_digits, y_digits),
-                   lambda w: softmax_grad(w, X_digits, y_digits), W_digits,
-                   num_checks=20, rng=0))
+with checks.given():
+    X_digits, y_digits = load_digits()
+    X_digits, y_digits = X_digits[:200], y_digits[:200]
+    W_digits = np.random.default_rng(0).normal(scale=0.1, size=(64, 10))
+    print("softmax_grad on the digits, 20 coordinates:",
+          check_sparse(lambda w: mean_cross_entropy(w, X_digits, y_digits),
+                       lambda w: softmax_grad(w, X_digits, y_digits), W_digits,
+                       num_checks=20, rng=0))
 
 # %% [markdown]
 # ## 6. Find the bug (1 point, and 1 point written)
@@ -995,8 +999,9 @@ def net_grad(theta):
 
 
 # %%
-# Explore here (this cell is not graded).
-gradient_checker(net_loss, net_grad, theta_net)
+with checks.given():
+    # Explore here (this cell is not graded).
+    display(gradient_checker(net_loss, net_grad, theta_net))
 
 # %% nbgrader={"grade": false, "grade_id": "buggy_blocks", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def buggy_blocks():
@@ -1070,33 +1075,34 @@ checks.check(_named == {"W1", "b1"},
 # $u\,|f|/\varepsilon$, which grows as the step shrinks.
 
 # %% nbgrader={"grade": false, "grade_id": "step_sizes", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def error_plot(errors, steps, title):
-    """Log-log plot of relative errors (dict of name -> array) against the steps."""
-    data = {"step": [], "error": [], "curve": []}
-    for name, values in errors.items():
-        data["step"] += list(steps)
-        data["error"] += list(np.maximum(values, 1e-17))  # 0 cannot go on a log axis
-        data["curve"] += [name] * len(steps)
-    return (ggplot(data, aes("step", "error", color="curve"))
-            + geom_line(size=1) + geom_point(size=1.5)
-            + scale_x_log10(format=".0e") + scale_y_log10(format=".0e")
-            + labs(title=title, x="step eps (log scale, units of x)",
-                   y="relative error of f'(1) (log scale, no unit)", color="")
-            + ggsize(640, 400))
+with checks.given():
+    def error_plot(errors, steps, title):
+        """Log-log plot of relative errors (dict of name -> array) against the steps."""
+        data = {"step": [], "error": [], "curve": []}
+        for name, values in errors.items():
+            data["step"] += list(steps)
+            data["error"] += list(np.maximum(values, 1e-17))  # 0 cannot go on a log axis
+            data["curve"] += [name] * len(steps)
+        return (ggplot(data, aes("step", "error", color="curve"))
+                + geom_line(size=1) + geom_point(size=1.5)
+                + scale_x_log10(format=".0e") + scale_y_log10(format=".0e")
+                + labs(title=title, x="step eps (log scale, units of x)",
+                       y="relative error of f'(1) (log scale, no unit)", color="")
+                + ggsize(640, 400))
 
 
-def f_smooth(x):
-    return float(np.exp(np.sin(x)))
+    def f_smooth(x):
+        return float(np.exp(np.sin(x)))
 
 
-exact = np.cos(1.0) * np.exp(np.sin(1.0))
-steps = np.logspace(-14, -1, 53)
-errors = {
-    method: np.array([abs(numerical_gradient(f_smooth, 1.0, eps, method) - exact)
-                      for eps in steps]) / abs(exact)
-    for method in ("forward", "central")
-}
-error_plot(errors, steps, "Finite differences of exp(sin x) at x = 1, in float64")
+    exact = np.cos(1.0) * np.exp(np.sin(1.0))
+    steps = np.logspace(-14, -1, 53)
+    errors = {
+        method: np.array([abs(numerical_gradient(f_smooth, 1.0, eps, method) - exact)
+                          for eps in steps]) / abs(exact)
+        for method in ("forward", "central")
+    }
+    display(error_plot(errors, steps, "Finite differences of exp(sin x) at x = 1, in float64"))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_step_size", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Question (2 points).** Read the plot. What are the slopes of the two curves on the
@@ -1131,37 +1137,39 @@ error_plot(errors, steps, "Finite differences of exp(sin x) at x = 1, in float64
 # planted: its second component multiplied by $1 + 10^{-4}$.
 
 # %% nbgrader={"grade": false, "grade_id": "float32", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def f_smooth32(x):
-    return float(np.exp(np.sin(np.float32(x))))
+with checks.given():
+    def f_smooth32(x):
+        return float(np.exp(np.sin(np.float32(x))))
 
 
-errors32 = {
-    "central, float32": np.array([abs(numerical_gradient(f_smooth32, 1.0, eps) - exact)
-                                  for eps in steps]) / abs(exact),
-    "central, float64": errors["central"],
-}
-error_plot(errors32, steps, "Central differences of exp(sin x) at x = 1")
+    errors32 = {
+        "central, float32": np.array([abs(numerical_gradient(f_smooth32, 1.0, eps) - exact)
+                                      for eps in steps]) / abs(exact),
+        "central, float64": errors["central"],
+    }
+    display(error_plot(errors32, steps, "Central differences of exp(sin x) at x = 1"))
 
 # %% nbgrader={"grade": false, "grade_id": "float32_check", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def logistic_loss32(theta, X, y):
-    """logistic_loss computed in float32, as on most accelerators."""
-    t = X.astype(np.float32) @ np.asarray(theta, dtype=np.float32)
-    return float(np.mean(np.logaddexp(np.float32(0.0), t) - y.astype(np.float32) * t))
+with checks.given():
+    def logistic_loss32(theta, X, y):
+        """logistic_loss computed in float32, as on most accelerators."""
+        t = X.astype(np.float32) @ np.asarray(theta, dtype=np.float32)
+        return float(np.mean(np.logaddexp(np.float32(0.0), t) - y.astype(np.float32) * t))
 
 
-def planted_bug(t):
-    return logistic_grad(t, X_log, labels) * np.array([1.0, 1.0 + 1e-4, 1.0])
+    def planted_bug(t):
+        return logistic_grad(t, X_log, labels) * np.array([1.0, 1.0 + 1e-4, 1.0])
 
 
-rows = []
-for precision, loss_fn in (("float64", logistic_loss), ("float32", logistic_loss32)):
-    for gradient, grad_fn in (("right", partial(logistic_grad, X=X_log, y=labels)),
-                              ("planted bug", planted_bug)):
-        ok, index, error = gradient_checker(partial(loss_fn, X=X_log, y=labels),
-                                            grad_fn, theta_log)
-        rows.append({"loss computed in": precision, "gradient": gradient, "ok": ok,
-                     "worst index": index, "worst error": f"{error:.1e}"})
-print(pd.DataFrame(rows).to_string(index=False))
+    rows = []
+    for precision, loss_fn in (("float64", logistic_loss), ("float32", logistic_loss32)):
+        for gradient, grad_fn in (("right", partial(logistic_grad, X=X_log, y=labels)),
+                                  ("planted bug", planted_bug)):
+            ok, index, error = gradient_checker(partial(loss_fn, X=X_log, y=labels),
+                                                grad_fn, theta_log)
+            rows.append({"loss computed in": precision, "gradient": gradient, "ok": ok,
+                         "worst index": index, "worst error": f"{error:.1e}"})
+    print(pd.DataFrame(rows).to_string(index=False))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_float32", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Question (2 points).** Why does the check in `float32` reject the right gradient,
