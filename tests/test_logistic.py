@@ -480,3 +480,51 @@ def test_preprocess_images_of_no_images_has_785_columns():
 def test_preprocess_images_names_a_wrong_shape(shape):
     with pytest.raises(ValueError, match=re.escape(str(shape))):
         logistic.preprocess_images(np.zeros(shape))
+
+
+def early_stopping_data(seed, n, d):
+    rng = np.random.default_rng(seed)
+    X = add_intercept(rng.normal(size=(n, d - 1)))
+    y = ((X[:, 1] - X[:, 2] > 0) ^ (rng.random(n) < 0.2)).astype(int)
+    return X, y
+
+
+def test_train_early_stopping_without_a_stop_is_minibatch_descent_in_order():
+    """Oracle: the same steps taken by hand with log_loss for the losses; with a
+    patience it never reaches, every check is recorded (tolerance 1e-12)."""
+    X, y = early_stopping_data(0, 43, 4)  # 4 minibatches of 10; 3 rows unused
+    X_val, y_val = early_stopping_data(1, 20, 4)
+    theta, history = logistic.train_early_stopping(
+        X, y, X_val, y_val, eta=0.3, batch=10, epochs=3, alpha=0.2, patience=99,
+        checks_per_epoch=2)
+    assert list(history.columns) == ["step", "train_loss", "val_loss", "val_accuracy"]
+    assert list(history["step"]) == [2, 4, 6, 8, 10, 12]
+    manual, thetas = np.zeros(4), []
+    for step in range(1, 13):
+        rows = slice((step - 1) % 4 * 10, (step - 1) % 4 * 10 + 10)
+        manual = manual - 0.3 * logistic.loss_grad(manual, X[rows], y[rows], 0.2)
+        if step % 2 == 0:
+            thetas.append(manual)
+    for row, th in zip(history.itertuples(), thetas, strict=True):
+        assert row.val_loss == pytest.approx(log_loss(y_val, expit(X_val @ th),
+                                                      labels=[0, 1]), rel=1e-12)
+        assert row.train_loss == pytest.approx(log_loss(y, expit(X @ th)), rel=1e-12)
+        assert row.val_accuracy == np.mean((X_val @ th > 0) == y_val)
+    best = int(np.argmin(history["val_loss"]))
+    np.testing.assert_allclose(theta, thetas[best], rtol=1e-12, atol=1e-15)
+
+
+def test_train_early_stopping_stops_patience_checks_after_the_best():
+    """A training set that overfits: the run stops right after `patience` checks
+    without a new lowest validation loss, and returns the best check's theta."""
+    X, y = early_stopping_data(2, 30, 20)
+    X_val, y_val = early_stopping_data(3, 200, 20)
+    for patience in (1, 3, 6):
+        theta, history = logistic.train_early_stopping(
+            X, y, X_val, y_val, eta=2.0, batch=5, epochs=200, patience=patience)
+        losses = list(history["val_loss"])
+        best = int(np.argmin(losses))
+        assert len(losses) == best + 1 + patience < 200 * 6  # stopped early
+        assert all(v >= losses[best] for v in losses[best + 1:])
+        assert logistic.loss(theta, X_val, y_val) == pytest.approx(losses[best],
+                                                                   rel=1e-12)

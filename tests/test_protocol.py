@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from kit.sandbox.kernel import agent, protocol
@@ -40,6 +41,30 @@ def test_objects_and_object_arrays_do_not_cross(tmp_path):
     back = roundtrip([Sneaky(), np.array([Sneaky()], dtype=object)], tmp_path)
     assert all(isinstance(v, protocol.RemoteObject) for v in back)
     assert back[0] != 1
+
+
+def test_a_dataframe_of_plain_columns_crosses_as_one(tmp_path):
+    """A training history (pandas.DataFrame) comes back as a DataFrame with the same
+    columns, dtypes and index; one with a column of objects does not cross."""
+    frame = pd.DataFrame({"step": [5, 10], "val_loss": [0.5, 0.25],
+                          "name": ["a", "b"]}, index=[3, 7])
+    back = roundtrip({"history": frame, "empty": pd.DataFrame()}, tmp_path)
+    pd.testing.assert_frame_equal(back["history"], frame)
+    assert back["empty"].shape == (0, 0)
+    sneaky = pd.DataFrame({"x": [object()]})
+    assert isinstance(roundtrip(sneaky, tmp_path), protocol.RemoteObject)
+
+
+@pytest.mark.parametrize("columns, index, why", [
+    ([{"t": "nd", "k": "a0"}], {"t": "nd", "k": "a1"}, "columns of other lengths"),
+    ([], {"t": "list", "v": []}, "an index that is not an array"),
+    ([{"t": "list", "v": []}], {"t": "nd", "k": "a0"}, "a column that is not one"),
+])
+def test_a_frame_that_is_not_plain_becomes_opaque(columns, index, why):
+    arrays = {"a0": np.arange(3), "a1": np.arange(4)}
+    tree = {"t": "df", "c": [{"t": "str", "v": f"c{i}"} for i in range(len(columns))],
+            "v": columns, "i": index}
+    assert isinstance(protocol.decode(tree, arrays), protocol.RemoteObject), why
 
 
 def reply_of(tmp_path, arrays=None, tree='{"t": "nd", "k": "a0"}', **zip_options):
