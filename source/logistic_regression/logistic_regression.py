@@ -805,14 +805,20 @@ with checks.public("train_early_stopping"):
                        what="val_accuracy at the best check",
                        hint="val_accuracy is the fraction of the validation set "
                             "predict gets right.")
-    _, _history = checks.call(train_early_stopping, X[:40], y[:40], X[40:], y[40:],
-                              eta=5.0, batch=4, epochs=100, patience=2)
+    _theta, _history = checks.call(train_early_stopping, X[:40], y[:40], X[40:],
+                                   y[40:], eta=5.0, batch=4, epochs=100, patience=2)
     _best = int(np.argmin(_history["val_loss"]))
     checks.check(len(_history) == _best + 3,
                  f"With patience=2 training should stop 2 checks after the best one; "
                  f"it made {len(_history) - _best - 1} more checks.",
                  hint="Count the checks in a row without a new lowest val_loss, and "
                       "stop when the count reaches patience.")
+    checks.check_close(binary_cross_entropy(sigmoid(X[40:] @ _theta), y[40:]),
+                       _history["val_loss"][_best], rtol=1e-9,
+                       what="the validation loss of the theta returned by a run "
+                            "stopped early",
+                       hint="Return the theta of the best check as it was then: a "
+                            "copy, if later steps change theta in place.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_early_stopping", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Hidden tests of train_early_stopping (3 points): they run when the notebook is graded."""
