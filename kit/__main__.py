@@ -2,10 +2,10 @@
 
 import sys
 
-from kit.commands import build, grade, mutants, new, run, submissions
+from kit.commands import build, grade, mutants, new, run, similarity, submissions
 
 COMMANDS = {"build": build, "grade": grade, "submissions": submissions, "new": new,
-            "mutants": mutants}
+            "mutants": mutants, "similarity": similarity}
 
 
 def main(argv=None):

@@ -29,7 +29,7 @@ import pandas as pd
 
 from kit.commands import build
 from kit.course import Course, KitError
-from kit.engine import autograde, cluster, ledger, report
+from kit.engine import autograde, cluster, ledger, report, similarity
 from kit.plugins import testscope
 from kit.sandbox import bubblewrap
 
@@ -132,8 +132,11 @@ def export(course):
     course.nbgrader("export", "--to", str(course.reports / "grades.csv"))
     df = report.scores(course)
     df.to_csv(course.reports / "scores.csv", index=False)
+    similar = similarity.most_alike(course, course.assignments())
+    similar[0].to_csv(course.reports / "similarity.csv", index=False)
     report.write_html(df, course.reports / "report.html",
-                      failures=report.failures(course), flags=report.read_flags(course))
+                      failures=report.failures(course), flags=report.read_flags(course),
+                      similar=similar)
     return df
 
 

@@ -21,6 +21,7 @@ from lets_plot import (
 from nbgrader.api import Gradebook
 
 from kit.course import KitError
+from kit.engine import similarity
 from lib import plots
 
 
@@ -218,12 +219,37 @@ def _table(df, empty):
 STYLE = (
     "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;"
     "margin-bottom:1.5em} td,th{border:1px solid #ccc;padding:2px 6px;"
-    "text-align:right} table.text td,table.text th{text-align:left} "
+    "text-align:right} table.text td,table.text th{text-align:left;vertical-align:top} "
+    "pre{margin:0;font-size:85%} "
     ".charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}"
 )
 
 
-def write_html(df, path, failures=None, flags=None, title="Grading report"):
+def similarity_section(table, cells):
+    """The most alike pairs of one assignment, and the answer cells of each pair
+    marked for review side by side."""
+    if table.empty:
+        return "<p>Fewer than two submissions with answers.</p>"
+    shown = table[["student_a", "student_b", "similarity", "review"]].copy()
+    shown["similarity"] = shown["similarity"].map("{:.0%}".format)
+    shown["review"] = shown["review"].map({True: "yes", False: ""})
+    parts = [_table(shown, "")]
+    for pair in table[table.review].itertuples():
+        rows = "".join(
+            f"<tr><th>{html.escape(cell)}</th><td><pre>{html.escape(a)}</pre></td>"
+            f"<td><pre>{html.escape(b)}</pre></td></tr>"
+            for cell, a, b in similarity.side_by_side(cells[pair.student_a],
+                                                      cells[pair.student_b]))
+        parts.append(
+            f"<details><summary>{html.escape(pair.student_a)} and "
+            f"{html.escape(pair.student_b)}: {pair.similarity:.0%} alike</summary>"
+            f"<table class='text'><tr><th>cell</th><th>{html.escape(pair.student_a)}"
+            f"</th><th>{html.escape(pair.student_b)}</th></tr>{rows}</table></details>")
+    return "".join(parts)
+
+
+def write_html(df, path, failures=None, flags=None, similar=None,
+               title="Grading report"):
     """A standalone report page (static SVG charts, no JavaScript).
 
     Parameters
@@ -236,12 +262,15 @@ def write_html(df, path, failures=None, flags=None, title="Grading report"):
         Failed checks as returned by :func:`failures`.
     flags : pandas.DataFrame, optional
         Flagged submissions, columns student, assignment, kind and reason.
+    similar : tuple, optional
+        ``(table, cells)`` of :func:`kit.engine.similarity.most_alike`.
     title : str
         Page title and top heading.
 
     The page starts with the flagged submissions; then, per assignment, the score
     distribution, the mean score and failure rate of each problem, the scores of
-    each submission (chart and table) and the most common failure messages.
+    each submission (chart and table), the most common failure messages and the
+    most alike pairs of submissions.
     """
     if failures is None:
         failures = pd.DataFrame(columns=["assignment", "student", "problem",
@@ -270,6 +299,12 @@ def write_html(df, path, failures=None, flags=None, title="Grading report"):
         common = common_failures(failures[failures.assignment == assignment])
         parts.append("<h3>Most common failure messages</h3>")
         parts.append(_table(common, "No check failed."))
+        if similar is not None:
+            table, cells = similar
+            parts.append(f"<h3 id='similar-{html.escape(assignment)}'>Most alike "
+                         f"submissions (review at {similarity.THRESHOLD:.0%})</h3>")
+            parts.append(similarity_section(
+                table[table.assignment == assignment], cells.get(assignment, {})))
     parts.append("</body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")

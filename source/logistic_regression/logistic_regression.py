@@ -738,7 +738,8 @@ with checks.given():
 # - Return `(theta, history)`: the $\theta$ of the check with the lowest validation
 #   loss (as it was then, not as later steps left it), and a `pandas.DataFrame`
 #   with the columns `step`, `train_loss`, `val_loss` and `val_accuracy`, one row
-#   per check, in order.
+#   per check, in order (no row, but the same columns, when there was no check:
+#   with `epochs=0`, say).
 
 # %% nbgrader={"grade": false, "grade_id": "train_early_stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_early_stopping(X, y, X_val, y_val, eta=0.1, batch=16, epochs=50, alpha=0.0,
@@ -847,7 +848,13 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
              dict(eta=0.5, batch=10, epochs=8, alpha=0.3, patience=50)),
             ("two checks an epoch", 48, 6,
              dict(eta=1.0, batch=8, epochs=10, patience=4, checks_per_epoch=2)),
-            ("the default arguments", 64, 4, {})):
+            ("the default arguments", 64, 4, {}),
+            ("a run of the default number of epochs", 32, 3, dict(patience=10**6)),
+            ("8 minibatches an epoch and the default checks", 128, 4,
+             dict(eta=0.5, epochs=3, patience=50)),
+            ("a run whose validation loss never falls", 24, 3,
+             dict(eta=0.0, batch=4, epochs=5, patience=3)),
+            ("a run of no epoch", 20, 3, dict(epochs=0))):
         _X, _y = _data(_n, _d)
         _X_val, _y_val = _data(30, _d)
         _want_theta, _want = _ref.train_early_stopping(_X, _y, _X_val, _y_val, **_kwargs)
@@ -871,9 +878,9 @@ with checks.substituted(globals(), sigmoid=_ref.sigmoid,
                              "penalty, on the whole validation set."),
                 ("val_accuracy", "val_accuracy is the fraction of the validation set "
                                  "that predict gets right.")):
-            checks.check_close(np.asarray(_history[_column], dtype=float), _want[_column],
-                               rtol=1e-8, atol=1e-12, what=f"{_column} in {_what}",
-                               hint=_hint)
+            checks.check_close(np.asarray(_history[_column], dtype=float),
+                               np.asarray(_want[_column], dtype=float), rtol=1e-8,
+                               atol=1e-12, what=f"{_column} in {_what}", hint=_hint)
         checks.check_close(_theta, _want_theta, rtol=1e-8, atol=1e-12,
                            what=f"theta returned by {_what}",
                            hint="Step through the minibatches in order, and return the "

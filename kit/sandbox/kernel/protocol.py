@@ -109,7 +109,7 @@ class Tag:
     SCALAR = "np"           # a numpy scalar, saved as a 0-d array
     CALLBACK = "cb"         # a function of the grader's, handed out earlier
     KERNEL_FUNCTION = "kfn"  # a function in the kernel, callable during a callback
-    FRAME = "df"            # a pandas DataFrame: ``c`` names, ``v`` columns, ``i`` index
+    FRAME = "df"            # a DataFrame: ``c`` names, ``v`` columns, ``i`` index
     OPAQUE = "opaque"       # anything else: only its type name, never its content
 
 
