@@ -65,8 +65,11 @@ def test_report_page_has_the_charts_tables_and_messages(graded_one):
     page = (course.reports / "report.html").read_text(encoding="utf-8")
     for title in ("Score distribution", "Mean score per problem",
                   "Failure rate per problem", "Scores per problem",
-                  "Most common failure messages", "Flagged submissions"):
+                  "Most common failure messages", "Flagged submissions",
+                  "Most alike submissions"):
         assert title in page, title
+    alike = pd.read_csv(course.reports / "similarity.csv")  # written by grade too
+    assert set(alike.assignment) == {ASSIGNMENT} and len(alike) > 0
     assert page.count("<svg") >= 4 and "<script" not in page
     failures = report.failures(course)
     for assignment in failures.assignment.unique():
