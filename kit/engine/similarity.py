@@ -26,7 +26,8 @@ from kit.course import nbgrader_meta
 #: copydetect's defaults: matches shorter than NOISE tokens are ignored, and every
 #: match of GUARANTEE tokens or more is found (its winnowing window is the difference).
 NOISE, GUARANTEE = 25, 30
-#: Pairs at or above this similarity are marked for review (README, "Similarity").
+#: Pairs at or above this similarity are marked for review (README, "Which
+#: submissions look copied?").
 THRESHOLD = 0.5
 COLUMNS = ["assignment", "student_a", "student_b", "similarity", "share_a", "share_b",
            "review"]
