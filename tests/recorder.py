@@ -7,6 +7,7 @@ import importlib
 import json
 
 import numpy as np
+import pandas as pd
 
 from lib import checks
 
@@ -29,6 +30,10 @@ def same(a, b):
                                 atol=1e-6 if single else 1e-9, equal_nan=True))
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
+        return (list(a.columns) == list(b.columns) and a.index.equals(b.index)
+                and all(same(a[c].to_numpy(), b[c].to_numpy()) if len(a)
+                        else a[c].dtype == b[c].dtype for c in a.columns))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float,
