@@ -17,8 +17,12 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+# Files of the kit installed outside its package (pyproject.toml, shared-data): the
+# package is reinstalled when one changes.
+SHARED_DATA := $(wildcard kit/templates/nbconvert/*.j2)
+
+$(VENV)/.synced: uv.lock pyproject.toml $(SHARED_DATA) | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --reinstall-package ml-course-kit
 	touch $@
 
 ## build: regenerate source notebooks, release/ and solutions/ from source/

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,10 @@ LAB_SETTINGS = {
 }
 
 IDLE = re.compile(r"\|\s*Idle\b")
+# Any address but this machine's loopback.
+OFF_MACHINE = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])[a-z]+://")
+# LaTeX as it is written: shown on a page only where no MathJax typeset it.
+RAW_TEX = re.compile(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$|\\dfrac|\\theta\b")
 
 
 def free_port():
@@ -137,13 +142,27 @@ class JupyterServer:
                 self.proc.wait()
 
     def new_page(self, browser):
-        """A page in a fresh browser context that sends the server's token."""
+        """A page in a fresh browser context that sends the server's token.
+
+        The context has no network beyond this machine: every request to another
+        address is refused (and kept in ``page.refused``), as on a course machine
+        that is offline, so a page that needs a CDN shows it.
+        """
         context = browser.new_context(
             viewport={"width": 1400, "height": 900},
             extra_http_headers={"Authorization": f"token {self.token}"},
         )
         context.set_default_timeout(60_000)
-        return context.new_page()
+        refused = []
+
+        def refuse(route):
+            refused.append(route.request.url)
+            route.abort("internetdisconnected")
+
+        context.route(OFF_MACHINE, refuse)
+        page = context.new_page()
+        page.refused = refused
+        return page
 
 
 def launch_chromium(playwright):
@@ -158,6 +177,41 @@ def screenshot(page, name):
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path)
     return path
+
+
+def wait_mathematics(page, scope=".text_cell_render", timeout=60_000):
+    """Wait until MathJax has typeset the mathematics of the elements ``scope``
+    selects (by default nbconvert's rendered markdown cells); return the number of
+    formulas drawn.
+
+    It checks what a reader sees: formulas drawn by MathJax with a size on the page,
+    in its own web font (STIX-Web, which the course's server serves), and none of
+    the LaTeX left as text (:data:`RAW_TEX`), not that a script is there.
+    """
+    try:
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue"
+            " && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running"
+            " && document.querySelector('.MathJax, .MathJax_CHTML, .MathJax_SVG')",
+            timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"MathJax typeset nothing on {page.url} within {timeout / 1000:g} s; "
+            f"requests refused (no network): {getattr(page, 'refused', [])[:3]}"
+        ) from None
+    regions = page.locator(scope)
+    formulas = regions.locator(".MathJax, .MathJax_CHTML, .MathJax_SVG")
+    drawn = formulas.evaluate_all(
+        "els => els.filter(e => { const r = e.getBoundingClientRect();"
+        " return r.width > 0 && r.height > 0; }).length")
+    left = RAW_TEX.findall("\n".join(regions.all_inner_texts()))
+    assert not left, f"LaTeX left as text on {page.url}: {left[:5]}"
+    assert drawn, f"no formula drawn on {page.url}"
+    fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded')"
+                          ".map(f => f.family)")
+    assert any("STIX" in family for family in fonts), \
+        f"MathJax's web font did not load on {page.url}: loaded fonts {fonts}"
+    return drawn
 
 
 # --- JupyterLab gestures

@@ -4,8 +4,9 @@ instructors meet it.
 Headless Debian Chromium (``make browser`` installs it) driven by Playwright. The
 student test runs a release notebook with the student library, completes an answer
 and validates it with nbgrader's button; the instructor test grades a written answer
-by hand in the formgrader and finds the score in nbgrader's export. Screenshots go
-to test-artifacts/browser/.
+by hand in the formgrader and finds the score in nbgrader's export, and finds the
+mathematics typeset, with no network, in the formgrader and in a feedback page.
+Screenshots go to test-artifacts/browser/.
 """
 
 import os
@@ -148,6 +149,14 @@ def export_score(course, path, student):
     return float(row.score.iloc[0])
 
 
+def show_written_mathematics(page):
+    """Check that the student's own written answers have typeset formulas too, and
+    scroll to the first of them."""
+    written = page.locator(".kit-student-markdown .MathJax")
+    assert written.count() > 0, "no formula typeset in the student's written answers"
+    written.first.scroll_into_view_if_needed()
+
+
 def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
     """The formgrader on a graded course: a written answer scored by hand counts."""
     course = copy_course(browser.REPO, tmp_path / "course", submissions=False,
@@ -179,6 +188,13 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
         browser.screenshot(page, "instructor-1-submissions")
         page.locator("a.name-shown", has_text=re.compile("^reference$")).click()
 
+        # The questions and the student's written answers show their mathematics
+        # typeset, by the MathJax the course's own server serves: the page has no
+        # network (browser.JupyterServer.new_page).
+        assert browser.wait_mathematics(page) > 20
+        show_written_mathematics(page)
+        browser.screenshot(page, "instructor-2-mathematics")
+
         # The written answer's score box: typing a score and leaving the box saves
         # it through the formgrader's API.
         score = page.locator(f"input.score#{written}")
@@ -189,7 +205,7 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
             score.press("Tab")
         assert saved.value.ok
         score.scroll_into_view_if_needed()
-        browser.screenshot(page, "instructor-2-manual-score")
+        browser.screenshot(page, "instructor-3-manual-score")
 
         page.goto(f"{server.url}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
         page.get_by_text("Submission #1").wait_for()
@@ -198,7 +214,17 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
                                                   has_text=re.compile("^reference$")))
         expect(row.locator("td.written-score")).to_have_text(
             re.compile(rf"^\s*{points:g} / "))
-        browser.screenshot(page, "instructor-3-written-score")
+        browser.screenshot(page, "instructor-4-written-score")
+
+        # The student's feedback page, opened from the server as a file, typesets
+        # its mathematics the same way.
+        feedback = course.root / "feedback" / "reference" / ASSIGNMENT
+        page.goto(f"{server.url}/files/{feedback.relative_to(course.root)}"
+                  f"/{ASSIGNMENT}.html")
+        assert browser.wait_mathematics(page) > 20
+        show_written_mathematics(page)
+        browser.screenshot(page, "instructor-5-feedback-mathematics")
+        assert not page.refused, page.refused
 
     after = export_score(course, tmp_path / "after.csv", "reference")
     assert after == pytest.approx(before + points)

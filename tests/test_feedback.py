@@ -2,11 +2,14 @@
 
 import html
 import re
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
+import kit
 from kit.course import HIDDEN_REGION
 from kit.engine import report
 from kit.plugins.feedback import HIDDEN_NOTE, HideHiddenTests, public_source
@@ -141,3 +144,27 @@ def test_feedback_keeps_the_plots(graded_one, student):
     page = feedback_page(course, student)
     assert page.count('src="data:image/svg+xml;base64,') >= 2
     assert "<svg" not in page
+
+
+def test_feedback_loads_mathjax_from_the_students_server_first(graded_one):
+    """The page loads MathJax from the Jupyter server that serves it
+    (jupyter-server-mathjax), and nbconvert's CDN only when no server answers.
+    tests/test_browser.py checks that the formulas are then drawn with no network."""
+    course, scores = graded_one
+    page = feedback_page(course, scores.student.iloc[0])
+    local = page.index("static/jupyter_server_mathjax/MathJax.js")
+    assert "cdnjs.cloudflare.com" not in page[:local]
+    assert '<script src="https://cdnjs' not in page
+
+
+@pytest.mark.parametrize("template", ["formgrade", "feedback"])
+def test_installed_mathjax_macro_is_the_kits(template):
+    """The package installs the macro beside nbgrader's templates (shared-data);
+    a stale environment would still load MathJax from the CDN."""
+    name = "mathjax.html.j2"
+    source = Path(kit.__file__).parent / "templates" / "nbconvert"
+    installed = (Path(sys.prefix) / "share" / "jupyter" / "nbconvert" / "templates"
+                 / template / name)
+    expected = source / (name if template == "formgrade" else f"{template}_{name}")
+    assert installed.read_text() == expected.read_text(), (
+        f"{installed} differs from {expected}: run `make setup`")
