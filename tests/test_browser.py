@@ -168,6 +168,15 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
     for student in course.submitted.iterdir():
         if student.name != "reference":
             shutil.rmtree(student)
+    # A file of the submission where a page looking for the server's MathJax might
+    # find it: the formgrader serves a submission's other files next to its page
+    # (formgrader/submissions/<id>/), and nbgrader copies them into feedback/, which
+    # the instructor's server serves under /files/. Found, it would run in the
+    # instructor's session and stop MathJax.
+    planted = (course.submitted / "reference" / ASSIGNMENT / "static"
+               / "jupyter_server_mathjax" / "MathJax.js")
+    planted.parent.mkdir(parents=True)
+    planted.write_text("window.MathJax = {Hub: {}}; window.kitPlanted = true;\n")
     grade_course(course)
     before = export_score(course, tmp_path / "before.csv", "reference")
 
@@ -192,6 +201,7 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
         # typeset, by the MathJax the course's own server serves: the page has no
         # network (browser.JupyterServer.new_page).
         assert browser.wait_mathematics(page) > 20
+        assert page.evaluate("() => window.kitPlanted") is None
         show_written_mathematics(page)
         browser.screenshot(page, "instructor-2-mathematics")
 
@@ -221,7 +231,9 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
         feedback = course.root / "feedback" / "reference" / ASSIGNMENT
         page.goto(f"{server.url}/files/{feedback.relative_to(course.root)}"
                   f"/{ASSIGNMENT}.html")
+        assert (feedback / planted.relative_to(planted.parents[2])).is_file()
         assert browser.wait_mathematics(page) > 20
+        assert page.evaluate("() => window.kitPlanted") is None
         show_written_mathematics(page)
         browser.screenshot(page, "instructor-5-feedback-mathematics")
         assert not page.refused, page.refused
