@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup build submissions demo test test-data browser sandbox postgres lint lab bench mutants clean
+.PHONY: setup build submissions demo test test-data browser sandbox postgres lint lab hub bench mutants clean
 
 setup: $(VENV)/.synced
 
@@ -38,7 +38,7 @@ demo: setup sandbox
 	python -m kit grade --build
 
 ## test: the whole suite, lint included (what CI runs)
-test: setup lint test-data browser sandbox postgres
+test: setup lint test-data browser sandbox postgres proxy
 	python -m pytest
 
 ## test-data: Debian's Fashion-MNIST idx files for the parser tests, where the
@@ -87,6 +87,27 @@ postgres:
 lint: setup
 	ruff check .
 	lint-imports
+
+## proxy: JupyterHub's configurable-http-proxy, from hub/package-lock.json with the
+## machine's Node.js and npm (Debian's, installed as root with apt where missing)
+PROXY := hub/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY): hub/package.json hub/package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null; then \
+	  { apt-get install -y -qq nodejs npm >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq nodejs npm; }; } \
+	  >/dev/null 2>&1 || echo "note: could not install nodejs and npm"; fi
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix hub --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "note: npm is missing: JupyterHub's proxy not installed"; fi
+
+## hub: the course on a JupyterHub on 127.0.0.1:8000, an instructor (formgrader) and
+## students (Assignment List) sharing nbgrader's exchange; see the README.
+## Options: make hub HUB_ARGS="--port 8010 --student ada --student alan"
+HUB_ARGS ?=
+hub: setup proxy
+	python -m kit hub $(HUB_ARGS)
 
 ## lab: JupyterLab with nbgrader's extension on lab/, a working copy of release/
 ## (each folder copied once: delete lab/<folder> to get it fresh from release/);

@@ -2,10 +2,10 @@
 
 import sys
 
-from kit.commands import build, grade, mutants, new, run, similarity, submissions
+from kit.commands import build, grade, hub, mutants, new, run, similarity, submissions
 
 COMMANDS = {"build": build, "grade": grade, "submissions": submissions, "new": new,
-            "mutants": mutants, "similarity": similarity}
+            "mutants": mutants, "similarity": similarity, "hub": hub}
 
 
 def main(argv=None):

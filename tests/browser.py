@@ -17,12 +17,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts" / "browser"
+# Marks the tests that need Debian's Chromium.
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.is_file(),
+    reason=f"{CHROMIUM} is missing: `make browser` installs Debian's chromium "
+           "(as root with apt)")
 
 # Chromium flags for a root shell on a machine without network: the sandbox needs
 # user namespaces root does not get, and the background services (updates, sync,
@@ -47,6 +53,8 @@ IDLE = re.compile(r"\|\s*Idle\b")
 # Any address but this machine's loopback.
 OFF_MACHINE = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)[:/])[a-z]+://")
 # LaTeX as it is written: shown on a page only where no MathJax typeset it.
+# Elements in which MathJax (2.7, any output) has drawn a formula.
+FORMULA = ".MathJax, .MathJax_CHTML, .MathJax_SVG"
 RAW_TEX = re.compile(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$|\\dfrac|\\theta\b")
 
 
@@ -144,25 +152,28 @@ class JupyterServer:
     def new_page(self, browser):
         """A page in a fresh browser context that sends the server's token.
 
-        The context has no network beyond this machine: every request to another
-        address is refused (and kept in ``page.refused``), as on a course machine
-        that is offline, so a page that needs a CDN shows it.
+        The context has no network beyond this machine (:func:`offline`).
         """
         context = browser.new_context(
             viewport={"width": 1400, "height": 900},
             extra_http_headers={"Authorization": f"token {self.token}"},
         )
         context.set_default_timeout(60_000)
-        refused = []
+        return offline(context.new_page())
 
-        def refuse(route):
-            refused.append(route.request.url)
-            route.abort("internetdisconnected")
 
-        context.route(OFF_MACHINE, refuse)
-        page = context.new_page()
-        page.refused = refused
-        return page
+def offline(page):
+    """Cut ``page``'s browser context off from every address but this machine's, as
+    on a course machine that is offline, so that a page needing a CDN shows it;
+    refused requests are kept in ``page.refused``. Returns ``page``."""
+    page.refused = []
+
+    def refuse(route):
+        page.refused.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    page.context.route(OFF_MACHINE, refuse)
+    return page
 
 
 def launch_chromium(playwright):
@@ -192,7 +203,7 @@ def wait_mathematics(page, scope=".text_cell_render", timeout=60_000):
         page.wait_for_function(
             "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue"
             " && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running"
-            " && document.querySelector('.MathJax, .MathJax_CHTML, .MathJax_SVG')",
+            f" && document.querySelector('{FORMULA}')",
             timeout=timeout)
     except PlaywrightTimeout:
         raise AssertionError(
@@ -200,7 +211,7 @@ def wait_mathematics(page, scope=".text_cell_render", timeout=60_000):
             f"requests refused (no network): {getattr(page, 'refused', [])[:3]}"
         ) from None
     regions = page.locator(scope)
-    formulas = regions.locator(".MathJax, .MathJax_CHTML, .MathJax_SVG")
+    formulas = regions.locator(FORMULA)
     drawn = formulas.evaluate_all(
         "els => els.filter(e => { const r = e.getBoundingClientRect();"
         " return r.width > 0 && r.height > 0; }).length")
@@ -260,3 +271,35 @@ def replace_source(page, index, source):
     # The editor draws one element per line: compare the text without line breaks.
     expect(editor.locator(".cm-content")).to_have_text(
         re.compile(r"\s*" + re.escape("".join(source.splitlines())) + r"\s*"))
+
+
+# --- nbgrader's formgrader gestures
+
+def formgrader_submission(page, formgrader, assignment, student, shot=None):
+    """Open ``student``'s notebook of ``assignment`` (the notebook of the same name)
+    from the formgrader at URL ``formgrader``, by its *Manual Grading* tables; with
+    ``shot``, take that screenshot of the list of submissions on the way."""
+    page.goto(formgrader)
+    page.get_by_role("link", name="Manual Grading").click()
+    table = page.locator("table")
+    table.get_by_role("link", name=assignment, exact=True).click()
+    table.get_by_role("link", name=assignment, exact=True).click()
+    page.get_by_text("Submission #1").wait_for()
+    page.get_by_text("Show All Names").click()
+    if shot:
+        screenshot(page, shot)
+    page.locator("a.name-shown",
+                 has_text=re.compile(f"^{re.escape(student)}$")).click()
+
+
+def formgrader_score(page, grade_id, points):
+    """Type ``points`` in the score box of cell ``grade_id`` and leave the box; check
+    that the formgrader's API saved it."""
+    score = page.locator(f"input.score#{grade_id}")
+    score.scroll_into_view_if_needed()
+    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
+                              and r.request.method == "PUT") as saved:
+        score.fill(f"{points:g}")
+        score.press("Tab")
+    assert saved.value.ok
+    score.scroll_into_view_if_needed()

@@ -85,3 +85,15 @@ def pg():
             yield cluster
     except pgserver.PostgresMissing as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (tests/browser.py)."""
+    import browser
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chrome = browser.launch_chromium(playwright)
+        yield chrome
+        chrome.close()

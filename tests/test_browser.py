@@ -20,26 +20,14 @@ import browser
 import nbformat
 import pandas as pd
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from kit.course import Course, copy_course, demo, nbgrader_meta, tool_env
 
 ASSIGNMENT = "logistic_regression"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 
-pytestmark = pytest.mark.skipif(
-    not browser.CHROMIUM.is_file(),
-    reason=f"{browser.CHROMIUM} is missing: `make browser` installs Debian's "
-           "chromium (as root with apt)",
-)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        chrome = browser.launch_chromium(playwright)
-        yield chrome
-        chrome.close()
+pytestmark = browser.NEEDS_CHROMIUM
 
 
 def cell_index(nb, grade_id):
@@ -152,7 +140,7 @@ def export_score(course, path, student):
 def show_written_mathematics(page):
     """Check that the student's own written answers have typeset formulas too, and
     scroll to the first of them."""
-    written = page.locator(".kit-student-markdown .MathJax")
+    written = page.locator(".kit-student-markdown").locator(browser.FORMULA)
     assert written.count() > 0, "no formula typeset in the student's written answers"
     written.first.scroll_into_view_if_needed()
 
@@ -186,16 +174,8 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
 
     with browser.JupyterServer(course.root, tmp_path, tool_env()) as server:
         page = server.new_page(chromium)
-        page.goto(f"{server.url}/formgrader")
-        page.get_by_role("link", name="Manual Grading").click()
-        # The assignment, then its notebook, in the formgrader's tables.
-        table = page.locator("table")
-        table.get_by_role("link", name=ASSIGNMENT, exact=True).click()
-        table.get_by_role("link", name=ASSIGNMENT, exact=True).click()
-        page.get_by_text("Submission #1").wait_for()
-        page.get_by_text("Show All Names").click()
-        browser.screenshot(page, "instructor-1-submissions")
-        page.locator("a.name-shown", has_text=re.compile("^reference$")).click()
+        browser.formgrader_submission(page, f"{server.url}/formgrader", ASSIGNMENT,
+                                      "reference", shot="instructor-1-submissions")
 
         # The questions and the student's written answers show their mathematics
         # typeset, by the MathJax the course's own server serves: the page has no
@@ -207,14 +187,7 @@ def test_instructor_grades_written_answer_by_hand(tmp_path, chromium):
 
         # The written answer's score box: typing a score and leaving the box saves
         # it through the formgrader's API.
-        score = page.locator(f"input.score#{written}")
-        score.scroll_into_view_if_needed()
-        with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
-                                  and r.request.method == "PUT") as saved:
-            score.fill(f"{points:g}")
-            score.press("Tab")
-        assert saved.value.ok
-        score.scroll_into_view_if_needed()
+        browser.formgrader_score(page, written, points)
         browser.screenshot(page, "instructor-3-manual-score")
 
         page.goto(f"{server.url}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
