@@ -32,7 +32,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -197,13 +196,11 @@ def main(args, course):
           "Stop it with Ctrl+C.", flush=True)
     env = dict(tool_env(), **{SETTINGS: str(state / "settings.json")})
     env.pop("KIT_GRADING", None)
-    cmd = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)]
-    proc = subprocess.Popen(cmd, cwd=state, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+    # JupyterHub takes this process's place, so that Ctrl+C or a SIGTERM reach it:
+    # it stops the users' servers and its proxy before it exits.
+    os.chdir(state)
+    jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
+    os.execve(jupyterhub, [jupyterhub, "-f", str(CONFIG)], env)
 
 
 def add_arguments(parser):
