@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import browser
@@ -115,6 +116,20 @@ class Hub:
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
         page.locator(".jp-LabShell").wait_for()
         return page
+
+
+def server_environment(home):
+    """The environment of the running single-user server whose home is ``home``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+        if b"jupyterhub-singleuser" in cmdline and env.get("HOME") == str(home):
+            return env
+    raise AssertionError(f"no single-user server runs with HOME={home}")
 
 
 def open_assignment_list(page):
@@ -242,6 +257,8 @@ def test_round_trip_on_jupyterhub(course, tmp_path, chromium):
         # The instructor releases the assignment to the exchange.
         hub.instructor("release_assignment", ASSIGNMENT)
         ada = student_submits(hub, chromium, "ada", answers["ada"])
+        # Her server's kernels import the student library, not the course's lib/.
+        assert server_environment(hub.home("ada"))["PYTHONPATH"] == str(course.library)
         assert "Success" in ada or "passes" in ada, ada
         # The due date passes between the two submissions: alan's is late. (It is
         # kept to the second: a full second after ada's submission.)
