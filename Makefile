@@ -128,6 +128,7 @@ bench: setup
 	python -m benchmarks notebooks
 	python -m benchmarks softmax
 	python -m benchmarks grading
+	python -m benchmarks breakdown
 
 ## mutants: grade small automatic changes to every graded reference and print how
 ## many the hidden tests catch (slow: not part of `make test`; see the README)
