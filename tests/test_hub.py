@@ -26,9 +26,12 @@ import nbformat
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
+from kit.commands import hub as hub_command
 from kit.commands.hub import PROXY
-from kit.course import HIDDEN_REGION, copy_course, nbgrader_meta, tool_env
+from kit.course import HIDDEN_REGION, KitError, copy_course, nbgrader_meta, tool_env
 
 ASSIGNMENT = "logistic_regression"
 WRITTEN = "written_eps"
@@ -38,12 +41,10 @@ PASSWORD = "kit-hub-test"
 STUDENTS = {"ada": "reference", "alan": "stale-best-theta"}
 WRONG_FUNCTION = "train_early_stopping"
 
-pytestmark = [
-    browser.NEEDS_CHROMIUM,
-    pytest.mark.skipif(not PROXY.is_file() and shutil.which("npm") is None,
-                       reason="Node.js and npm are missing, so JupyterHub's proxy "
-                              "cannot be installed (`make proxy`)"),
-]
+NEEDS_PROXY = pytest.mark.skipif(
+    not PROXY.is_file() and shutil.which("npm") is None,
+    reason="Node.js and npm are missing, so JupyterHub's proxy cannot be installed "
+           "(`make proxy`)")
 
 
 class Hub:
@@ -248,6 +249,51 @@ def instructor_grades_written_answer(hub, chromium, points):
     page.context.close()
 
 
+@NEEDS_PROXY
+def test_each_user_gets_their_part_of_nbgrader(tmp_path):
+    """The configuration `python -m kit hub` writes: the instructor's server knows
+    the course root, students' servers name their student and have no formgrader,
+    and every user shares one exchange."""
+    course = copy_course(browser.REPO, tmp_path / "course dir", submissions=False,
+                         assignments=[ASSIGNMENT])
+    state = tmp_path / "state"
+    with pytest.raises(KitError, match="release/library: missing"):
+        hub_command.prepare(course, state, "instructor", ["ada"], 8000)
+    shutil.copytree(browser.REPO / "release" / "library", course.release / "library")
+    with pytest.raises(KitError, match="a name of their own"):
+        hub_command.prepare(course, state, "ada", ["ada"], 8000)
+    settings = hub_command.prepare(course, state, "instructor", ["ada", "alan"], 8000)
+
+    def nbgrader_config(user):
+        home = state / "home" / user / ".jupyter"
+        config = PyFileConfigLoader("nbgrader_config.py", str(home)).load_config()
+        server = json.loads((home / "jupyter_server_config.json").read_text())
+        page = json.loads((home / "labconfig" / "page_config.json").read_text())
+        formgrader = server["ServerApp"]["jpserver_extensions"][
+            "nbgrader.server_extensions.formgrader"]
+        return config, formgrader, page["disabledExtensions"]
+
+    config, formgrader, disabled = nbgrader_config("instructor")
+    assert config.CourseDirectory.root == str(course.root)
+    assert "student_id" not in config.CourseDirectory
+    assert formgrader and not any(disabled.values())
+    for student in ("ada", "alan"):
+        config, formgrader, disabled = nbgrader_config(student)
+        assert config.CourseDirectory.student_id == student
+        assert config.Exchange.root == str(state / "exchange")
+        assert config.CourseDirectory.course_id == hub_command.course_id(course)
+        assert not formgrader and disabled["@jupyter/nbgrader:formgrader"]
+    assert (state / "exchange").stat().st_mode & 0o777 == 0o777
+
+    c = Config()
+    hub_command.configure(c, settings)
+    assert c.JupyterHub.ip == "127.0.0.1" and c.JupyterHub.hub_ip == "127.0.0.1"
+    assert c.Authenticator.admin_users == {"instructor"}
+    assert c.ConfigurableHTTPProxy.command == [str(PROXY)]
+
+
+@browser.NEEDS_CHROMIUM
+@NEEDS_PROXY
 def test_round_trip_on_jupyterhub(course, tmp_path, chromium):
     course, answers = course
     nb = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)
