@@ -12,7 +12,9 @@ gradebook rows, feedback), one after another in this process, with each phase
 timed on the wall clock. The floor is the same notebook's cells executed in one
 kernel that imported NumPy, SciPy, pandas, scikit-learn, lets-plot and every
 module of the student library before the clock starts (its namespace is reset
-between notebooks), in grading mode as the sandbox runs them.
+between notebooks), in grading mode as the sandbox runs them. Beside it, the
+test cells with hidden tests timed in that kernel, after the solution's cells, as
+plain nbgrader runs them: what the hidden tests cost without the sandbox.
 
 It prints, per assignment and for all, the seconds per notebook of each phase (of
 the hidden tests', the part spent serving the kernel's callbacks into the grader:
@@ -36,7 +38,7 @@ from jupyter_client.manager import start_new_kernel
 
 from benchmarks.grading import make_submissions
 from kit.commands import build, grade
-from kit.course import copy_course, tool_env
+from kit.course import HIDDEN_REGION, copy_course, tool_env
 from kit.engine import autograde, staging
 from kit.plugins import secure
 from kit.sandbox import remote
@@ -155,15 +157,19 @@ def run(kc, code, timeout=300):
     all received (errors allowed)."""
     msg_id = kc.execute(code, store_history=False, allow_stdin=False)
     deadline = time.monotonic() + timeout
+    error = None
     while True:
         try:
             msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
         except queue.Empty:
             raise TimeoutError(f"a cell ran over {timeout} s") from None
-        if (msg["parent_header"].get("msg_id") == msg_id
-                and msg["msg_type"] == "status"
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "error":
+            error = f"{msg['content']['ename']}: {msg['content']['evalue']}"
+        if (msg["msg_type"] == "status"
                 and msg["content"]["execution_state"] == "idle"):
-            return
+            return error
 
 
 def time_floor(course, assignment, students, kc):
@@ -184,7 +190,33 @@ def time_floor(course, assignment, students, kc):
     return total
 
 
-def report(name, clock, n, floor):
+def time_hidden_in_kernel(course, assignment, kc):
+    """Seconds the test cells with hidden tests take when they run in the warm
+    kernel beside the reference solution (as plain nbgrader runs them, in the
+    student's kernel): the solution notebook's code cells, in order."""
+    nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+    # The hidden tests import the course's lib/, references included.
+    run(kc, f"%reset -f\nimport os, sys\nos.chdir({str(course.source / assignment)!r})"
+            f"\nsys.path.insert(0, {str(course.root)!r})\n"
+            "for _m in [m for m in sys.modules if m == 'lib' or m.startswith('lib.')]:"
+            "\n    del sys.modules[_m]")
+    total = 0.0
+    for c in nb.cells:
+        if c.cell_type == "code" and c.source.strip():
+            start = time.perf_counter()
+            error = run(kc, c.source)
+            if HIDDEN_REGION.search(c.source):
+                total += time.perf_counter() - start
+                if error:
+                    print(f"  note: {assignment}: a hidden test failed on the "
+                          f"solution in the warm kernel: {error}")
+    run(kc, f"sys.path.remove({str(course.root)!r})\n"
+            "for _m in [m for m in sys.modules if m == 'lib' or m.startswith('lib.')]:"
+            "\n    del sys.modules[_m]\nimport lib")
+    return total
+
+
+def report(name, clock, n, floor, hidden_in_kernel):
     phases = clock.phases(n)
     print(f"\n{name}: seconds per notebook")
     for phase in SHOWN:
@@ -193,6 +225,7 @@ def report(name, clock, n, floor):
             label = f"  of which {clock.calls[phase] / n:.0f} callbacks"
         print(f"  {label:40s} {phases[phase]:7.2f}")
     print(f"  {'floor (cells in a warm kernel)':40s} {floor:7.2f}")
+    print(f"  {'hidden tests in that kernel':40s} {hidden_in_kernel:7.2f}")
     print(f"  {'job / floor':40s} {phases['job'] / floor:7.2f}x (target: at most 1.5x)")
 
 
@@ -208,22 +241,25 @@ def main(args, course):
         autograde._init_worker(scratch.root)
         autograde.prepare_gradebook(scratch, found)
         km, kc = warm_kernel(scratch)
-        totals, floors, n = Clock(), 0.0, 0
+        totals, floors, hiddens, n = Clock(), 0.0, 0.0, 0
         try:
             for assignment, students in found.items():
                 clock = grade_timed(scratch, assignment, students)
                 floor = time_floor(scratch, assignment, students, kc)
-                report(assignment, clock, len(students), floor / len(students))
+                hidden = time_hidden_in_kernel(scratch, assignment, kc)
+                report(assignment, clock, len(students), floor / len(students),
+                       hidden)
                 for phase, seconds in clock.seconds.items():
                     totals.seconds[phase] += seconds
                     totals.calls[phase] += clock.calls[phase]
                 floors += floor
+                hiddens += hidden * len(students)
                 n += len(students)
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     report(f"all {len(assignments)} assignments, {n} notebooks, {os.cpu_count()} "
-           "cores", totals, n, floors / n)
+           "cores", totals, n, floors / n, hiddens / n)
 
 
 def add_arguments(parser):

@@ -100,18 +100,17 @@ def prepare(course, state, instructor, students, port):
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
     for name in names:
-        home = state / "home" / name
-        config = home / ".jupyter"
+        config = state / "home" / name / ".jupyter"
+        student = name != instructor
         lines = [f"c.CourseDirectory.course_id = {cid!r}",
-                 f"c.Exchange.root = {str(exchange)!r}"]
-        if name == instructor:  # the formgrader's course, from any folder
-            lines.append(f"c.CourseDirectory.root = {str(course.root)!r}")
-        else:
-            lines.append(f"c.CourseDirectory.student_id = {name!r}")
+                 f"c.Exchange.root = {str(exchange)!r}",
+                 # nbgrader's name for the student (they share one Unix user); the
+                 # instructor's formgrader finds the course from any folder.
+                 f"c.CourseDirectory.student_id = {name!r}" if student else
+                 f"c.CourseDirectory.root = {str(course.root)!r}"]
         _write(config / "nbgrader_config.py",
                "# Written by `python -m kit hub` at each start.\n" + "\n".join(lines)
                + "\n")
-        student = name != instructor
         _write(config / "jupyter_server_config.json", json.dumps(
             {"ServerApp": {"jpserver_extensions": {
                 ext: not student for ext in INSTRUCTOR_SERVER_EXTENSIONS}}}, indent=1))
