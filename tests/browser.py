@@ -140,14 +140,8 @@ class JupyterServer:
         return self.log.read_text(errors="replace")[-chars:]
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            # SIGTERM: the server shuts its kernels down before it exits.
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # SIGTERM: the server shuts its kernels down before it exits.
+        stop(self.proc, timeout=20)
 
     def new_page(self, browser):
         """A page in a fresh browser context that sends the server's token.
@@ -174,6 +168,18 @@ def offline(page):
 
     page.context.route(OFF_MACHINE, refuse)
     return page
+
+
+def stop(proc, timeout):
+    """Stop a server process: SIGTERM, and SIGKILL if it has not exited within
+    ``timeout`` seconds. Nothing happens if it is not running."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def launch_chromium(playwright):

@@ -81,13 +81,8 @@ class Hub:
         return self.log.read_text(errors="replace")[-chars:]
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # the hub stops the users' servers, then its proxy
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # SIGTERM: the hub stops the users' servers, then its proxy.
+        browser.stop(self.proc, timeout=60)
 
     def home(self, user):
         return self.state / "home" / user
