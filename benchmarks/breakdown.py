@@ -148,7 +148,7 @@ def warm_kernel(course):
     if course.library:
         modules += ["lib"] + [f"lib.{m.name}" for m in
                               pkgutil.iter_modules([str(course.library / "lib")])]
-    run(kc, "\n".join(f"import {m}" for m in modules))
+    setup(kc, "\n".join(f"import {m}" for m in modules))
     return km, kc
 
 
@@ -181,13 +181,22 @@ def time_floor(course, assignment, students, kc):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp) / "work"
             shutil.copytree(folder, work, ignore=shutil.ignore_patterns("*.ipynb"))
-            run(kc, f"%reset -f\nimport os\nos.chdir({str(work)!r})")
+            setup(kc, f"%reset -f\nimport os\nos.chdir({str(work)!r})")
             start = time.perf_counter()
             for c in nb.cells:
                 if c.cell_type == "code" and c.source.strip():
                     run(kc, c.source)
             total += time.perf_counter() - start
+            # Out of the folder before it goes: %reset fails in a deleted folder.
+            setup(kc, f"import os\nos.chdir({str(course.root)!r})")
     return total
+
+
+def setup(kc, code):
+    """Run code that prepares the kernel for what is timed; it must not fail."""
+    error = run(kc, code)
+    if error:
+        raise RuntimeError(f"the warm kernel could not be prepared: {error}")
 
 
 def time_hidden_in_kernel(course, assignment, kc):
@@ -196,7 +205,8 @@ def time_hidden_in_kernel(course, assignment, kc):
     student's kernel): the solution notebook's code cells, in order."""
     nb = nbformat.read(course.source_notebook(assignment), as_version=4)
     # The hidden tests import the course's lib/, references included.
-    run(kc, f"%reset -f\nimport os, sys\nos.chdir({str(course.source / assignment)!r})"
+    folder = course.source / assignment
+    setup(kc, f"%reset -f\nimport os, sys\nos.chdir({str(folder)!r})"
             f"\nsys.path.insert(0, {str(course.root)!r})\n"
             "for _m in [m for m in sys.modules if m == 'lib' or m.startswith('lib.')]:"
             "\n    del sys.modules[_m]")
@@ -210,7 +220,7 @@ def time_hidden_in_kernel(course, assignment, kc):
                 if error:
                     print(f"  note: {assignment}: a hidden test failed on the "
                           f"solution in the warm kernel: {error}")
-    run(kc, f"sys.path.remove({str(course.root)!r})\n"
+    setup(kc, f"sys.path.remove({str(course.root)!r})\n"
             "for _m in [m for m in sys.modules if m == 'lib' or m.startswith('lib.')]:"
             "\n    del sys.modules[_m]\nimport lib")
     return total

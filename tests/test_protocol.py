@@ -183,16 +183,27 @@ def test_a_missing_reply_is_told_apart_from_a_refused_one(tmp_path):
         protocol.load(tmp_path / "never-written")
 
 
-def test_prompts_and_markers_round_trip_and_paths_are_refused():
-    name = protocol.callback_name("f1", 3)
-    assert protocol.parse_prompt(protocol.callback_prompt("f1", name)) == (
-        protocol.CALLBACK_PROMPT, "f1", name)
-    result = protocol.result_name(name, 1)
-    assert protocol.parse_prompt(protocol.result_prompt(result)) == (
-        protocol.RESULT_PROMPT, result)
-    for prompt in ("kit-callback f1 ../../etc/passwd", "kit-result a/b",
-                   "Your name: ", "kit-callback f1", ""):
-        assert protocol.parse_prompt(prompt) is None, prompt
+def test_frames_on_the_line_round_trip_and_their_limits_are_kept():
+    frame = protocol.pack(protocol.CALLBACK, "f1", [[np.arange(3.0), 2], {"k": "v"}])
+    sizes = protocol.frame_sizes(frame[:protocol.FRAME.size])
+    head = frame[protocol.FRAME.size:protocol.FRAME.size + sizes[0]]
+    npz = frame[protocol.FRAME.size + sizes[0]:]
+    assert len(npz) == sizes[1]
+    kind, key, tree = protocol.unpack(head)
+    assert (kind, key) == (protocol.CALLBACK, "f1")
+    args, kwargs = protocol.decode(tree, protocol.read_npz(npz))
+    np.testing.assert_array_equal(args[0], np.arange(3.0))
+    assert args[1] == 2 and kwargs == {"k": "v"}
+    for sizes in [(protocol.MAX_JSON_BYTES + 1, 0), (2, protocol.MAX_REPLY_BYTES + 1),
+                  (2**63, 2**63)]:
+        with pytest.raises(protocol.ReplyRefused, match="larger than"):
+            protocol.frame_sizes(protocol.FRAME.pack(*sizes))
+    for head in (b"[1, 2]", b"{not json", b'"text"'):
+        with pytest.raises(protocol.ReplyRefused):
+            protocol.unpack(head)
+
+
+def test_markers_are_tuples_of_a_mark_and_a_key():
     assert protocol.marker((protocol.CALLBACK_MARK, "f1")) == (
         protocol.CALLBACK_MARK, "f1")
     assert protocol.marker(["\0kit-callback", "f1"]) is None  # a list is data

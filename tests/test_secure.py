@@ -5,6 +5,7 @@ release/ on their path, and call functions in them the way kit.plugins.secure do
 """
 
 import asyncio
+import contextlib
 import warnings
 
 import numpy as np
@@ -32,9 +33,9 @@ def test_exceptions_map_to_builtin_types_without_their_message_in_feedback():
     assert isinstance(stop, remote.RemoteError)
 
 
-@pytest.fixture(scope="module")
-def kernel(repo, tmp_path_factory):
-    """A sandboxed kernel with a few functions defined, and a remote session."""
+@contextlib.contextmanager
+def sandboxed_kernel(repo, tmp_path_factory):
+    """A sandboxed kernel, its client and its scratch folders."""
     if bubblewrap.available():
         pytest.fail(bubblewrap.available())
     workdir, inbox, outbox = (tmp_path_factory.mktemp(name)
@@ -47,7 +48,29 @@ def kernel(repo, tmp_path_factory):
     kc = BlockingKernelClient()
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels(hb=False)
-    kc.wait_for_ready(timeout=60)
+    try:
+        kc.wait_for_ready(timeout=60)
+        yield km, kc, workdir, inbox, outbox
+    finally:
+        kc.stop_channels()
+        loop.run_until_complete(km.shutdown_kernel(now=True))
+        loop.close()
+
+
+def new_session(km, kc, inbox, outbox, timeout=30):
+    return remote.Session(kc, inbox, outbox,
+                          lambda: km.provisioner.process.poll() is None,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def kernel(repo, tmp_path_factory):
+    """A sandboxed kernel with a few functions defined, and a remote session."""
+    with sandboxed_kernel(repo, tmp_path_factory) as (km, kc, workdir, inbox, outbox):
+        yield from _kernel(km, kc, workdir, inbox, outbox)
+
+
+def _kernel(km, kc, workdir, inbox, outbox):
     kc.execute_interactive("""
 import numpy as np
 def scale_in_place(a, k):
@@ -81,12 +104,9 @@ def leave():
                            "def globals():\n    raise RuntimeError('shadowed')\n"
                            "def __import__(*args, **kwargs):\n"
                            "    raise RuntimeError('shadowed')\n", timeout=60)
-    session = remote.Session(kc, inbox, outbox,
-                             lambda: km.provisioner.process.poll() is None, timeout=30)
+    session = new_session(km, kc, inbox, outbox)
     yield km, kc, session, workdir
-    kc.stop_channels()
-    loop.run_until_complete(km.shutdown_kernel(now=True))
-    loop.close()
+    session.close()
 
 
 def run(kc, code):
@@ -266,3 +286,41 @@ def test_a_kernel_that_exits_ends_the_session(kernel):
         call(session, "leave")
     with pytest.raises(remote.KernelGone):
         call(session, "noisy", 1)
+
+
+LINE_ATTACKS = {
+    # a header announcing more than the grader reads
+    "too large": ("line.sendall(struct.pack('<QQ', 2**62, 0))",
+                  "refused what the kernel sent on its line"),
+    # a frame whose head is not an object with a kind and a key
+    "not an object": ("line.sendall(struct.pack('<QQ', 6, 0) + b'[1, 2]')",
+                      "refused what the kernel sent on its line"),
+    # half a frame, then nothing: the grader waits no longer than a call may take
+    "stalled": ("line.sendall(struct.pack('<QQ', 100, 0) + b'{')\n"
+                "    import time; time.sleep(30)", "did not finish a call within 2 s"),
+    "closed": ("line.close()", "closed its line"),
+}
+
+
+@pytest.mark.parametrize("attack", LINE_ATTACKS)
+def test_a_kernel_that_breaks_its_line_to_the_grader_is_lost(repo, tmp_path_factory,
+                                                              attack):
+    """The line for callbacks is the student's code's to write: whatever it sends
+    there, the grader gives up on the kernel within the call's time, with the
+    reason, and reads nothing it would not read from a file."""
+    code, reason = LINE_ATTACKS[attack]
+    with sandboxed_kernel(repo, tmp_path_factory) as (km, kc, _, inbox, outbox):
+        kc.execute_interactive(
+            "import struct, sys\n"
+            "def hostile(f):\n"
+            "    line = sys.modules['kit_agent.agent'].Agent.line\n"
+            f"    {code}\n"
+            "    return f(1)\n", timeout=60)
+        session = new_session(km, kc, inbox, outbox, timeout=2)
+        try:
+            with pytest.raises(remote.KernelGone, match=reason):
+                call(session, "hostile", lambda x: x)
+            with pytest.raises(remote.KernelGone, match=reason):
+                call(session, "hostile", lambda x: x)
+        finally:
+            session.close()

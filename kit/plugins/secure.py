@@ -266,6 +266,7 @@ class SecureExecute(Execute):
         kc.load_connection_info(self.km.get_connection_info())
         kc.start_channels(iopub=False, hb=False, control=False)
         saved_tempdir = tempfile.tempdir
+        session = None
         try:
             session = remote.Session(kc, self._inbox, self._outbox,
                                      self._kernel_alive, timeout=self.timeout or 120,
@@ -286,6 +287,8 @@ class SecureExecute(Execute):
             return
         finally:
             tempfile.tempdir = saved_tempdir
+            if session is not None:
+                session.close()
             kc.stop_channels()
         if session.broken:
             outcome.note("fault", session.broken)

@@ -8,11 +8,17 @@ and decodes what comes back as plain data only (JSON and ``.npz`` loaded without
 pickles), so whatever the student's code does, the grader receives numbers, strings
 and containers of them and compares them with the reference itself. The messages
 and files are those of :mod:`kit.sandbox.kernel.protocol`.
+
+Callbacks, the calls of the student's code into the grader's functions, come on the
+line, a Unix socket the grader listens on in the inbox: with no file and no message
+of the kernel's own channels per call, a lent reference costs the round trip of a
+socket, not of a Jupyter input request.
 """
 
 import builtins
 import contextlib
 import pickle
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +28,9 @@ import zmq
 
 from kit.sandbox.kernel import protocol
 from kit.sandbox.kernel.protocol import (
+    FRAME,
     MAX_CALLBACK_BYTES,
+    REPLY_FRAME,
     RemoteObject,
     ReplyRefused,
     Tag,
@@ -91,20 +99,36 @@ class Session:
         # the names the tests' namespace holds of the student's globals.
         self.functions = {}
         self.student_globals = set()
-        self._replies, self._pending = {}, []
+        self._pending = 0
         self._deadline, self._what = float("inf"), ""
         self.broken = None
+        self.line = None
         self._ping()
+
+    def close(self):
+        if self.line is not None:
+            self.line.close()
 
     # -- requests ---------------------------------------------------------
     def _ping(self):
-        """Check that the agent the kernel loaded at start-up answers."""
-        try:
-            reply = decode(*load(self._request({"op": protocol.PING},
-                                                 "reach the agent")))
-        except ReplyRefused as exc:
-            self.broken = f"the grader refused the agent's first reply ({exc})"
-            raise KernelGone(self.broken) from None
+        """Check that the agent the kernel loaded at start-up answers, and take
+        the line it opens while it does."""
+        path = self.inbox / protocol.LINE
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(path))
+            listener.listen(1)
+            try:
+                reply = decode(*load(self._request({"op": protocol.PING},
+                                                     "reach the agent")))
+                listener.setblocking(False)
+                self.line, _ = listener.accept()
+            except ReplyRefused as exc:
+                self.broken = f"the grader refused the agent's first reply ({exc})"
+                raise KernelGone(self.broken) from None
+            except BlockingIOError:
+                reply = None
+            finally:
+                path.unlink()
         if not (isinstance(reply, dict) and reply.get("value") == protocol.READY):
             self.broken = "the grader's agent did not answer in the kernel"
             raise KernelGone(self.broken)
@@ -126,9 +150,16 @@ class Session:
         self._deadline = min(time.monotonic() + self.timeout, self.deadline)
         self._what = what
         while True:
-            channel, msg = self._next(shell=True)
+            channel = self._next(shell=True)
+            if channel == "line":
+                kind, key, tree, npz = self._frame()
+                if kind == protocol.CALLBACK:
+                    self._callback(key, tree, npz)
+                continue  # a result no call of the grader's waits for
+            msg = self._message(channel)
             if channel == "stdin":
-                self._answer(msg)
+                if msg["msg_type"] == "input_request":  # the student's code asks
+                    self.client.input("")
             elif msg["parent_header"].get("msg_id") == msg_id:
                 content = msg["content"]
                 if content.get("status") != "ok":
@@ -136,69 +167,121 @@ class Session:
                     raise KernelGone(f"the kernel could not {what} ({kind})")
                 return
 
+    def _lost(self, why):
+        self.broken = f"{why} ({self._what})"
+        raise KernelGone(self.broken)
+
+    def _left(self):
+        """Seconds left to wait for the kernel; past the deadline, it is lost."""
+        now = time.monotonic()
+        if now > self._deadline:
+            self._lost("the submission ran out of its time budget"
+                       if now > self.deadline else
+                       f"the kernel did not finish a call within {self.timeout} s")
+        return self._deadline - now
+
     def _next(self, shell):
-        """The next input request (or, with ``shell``, reply) from the kernel."""
+        """Where the kernel sent something next: "line" (a frame), "stdin" (an
+        input request) or, with ``shell``, "shell" (a reply)."""
         kc = self.client
         poller = zmq.Poller()
+        line = self.line.fileno() if self.line is not None else None
+        if line is not None:  # from the first request's end on
+            poller.register(line, zmq.POLLIN)
         poller.register(kc.stdin_channel.socket, zmq.POLLIN)
         if shell:
             poller.register(kc.shell_channel.socket, zmq.POLLIN)
         while True:
-            now = time.monotonic()
-            if now > self._deadline:
-                self.broken = (
-                    f"the submission ran out of its time budget ({self._what})"
-                    if now > self.deadline else
-                    f"the kernel did not finish a call within {self.timeout} s "
-                    f"({self._what})")
-                raise KernelGone(self.broken)
-            ready = dict(poller.poll(100))
+            ready = dict(poller.poll(min(100, int(self._left() * 1000) + 1)))
+            if line is not None and line in ready:
+                return "line"
             if kc.stdin_channel.socket in ready:
-                msg = kc.get_stdin_msg(timeout=0)
-                if msg["msg_type"] == "input_request":
-                    return "stdin", msg
-            elif shell and kc.shell_channel.socket in ready:
-                return "shell", kc.get_shell_msg(timeout=0)
-            elif not ready and not self.is_alive():
-                self.broken = f"the kernel died ({self._what})"
-                raise KernelGone(self.broken)
+                return "stdin"
+            if shell and kc.shell_channel.socket in ready:
+                return "shell"
+            if not ready and not self.is_alive():
+                self._lost("the kernel died")
 
-    def _answer(self, msg):
-        """Serve a callback the kernel asks for; ignore any other input request."""
-        prompt = protocol.parse_prompt(msg["content"].get("prompt", ""))
-        if prompt and prompt[0] == protocol.CALLBACK_PROMPT:
-            self._callback(*prompt[1:])
-        else:
-            self.client.input("")
+    def _message(self, channel):
+        """The message waiting on ``channel``."""
+        socket_channel = getattr(self.client, f"{channel}_channel")
+        return socket_channel.get_msg(timeout=0)
 
-    def _reply(self, name, reply):
-        """Hand the kernel, blocked in callback ``name``, its next instruction."""
-        index = self._replies.get(name, 0)
-        self._replies[name] = index + 1
-        reply_file = self.inbox / protocol.callback_reply_file(name, index)
-        reply_file.write_bytes(pickle.dumps(reply))
-        self.client.input("")
+    def _receive(self, size):
+        """``size`` bytes from the line, within the deadline."""
+        data = bytearray()
+        while len(data) < size:
+            self.line.settimeout(self._left())
+            try:
+                chunk = self.line.recv(min(size - len(data), 2**20))
+            except TimeoutError:
+                chunk = None
+                self._left()
+            except OSError:
+                chunk = b""
+            if chunk == b"":
+                self._closed()
+            data += chunk or b""
+        return bytes(data)
 
-    def _callback(self, key, name):
-        self._pending.append(name)
+    def _frame(self):
+        """``(kind, key, tree, npz)`` of the frame the kernel sent on the line
+        (:func:`protocol.unpack`; the bytes of its arrays are read where they are
+        used). A frame with a header over the limits, or with no readable kind and
+        key, leaves the line unreadable, so the kernel is lost."""
         try:
-            args, kwargs = self._decode(self.outbox / name, "a callback's arguments")
+            sizes = protocol.frame_sizes(self._receive(FRAME.size))
+            head, npz = (self._receive(n) for n in sizes)
+            return (*protocol.unpack(head), npz)
+        except ReplyRefused as exc:
+            self._lost(f"the grader refused what the kernel sent on its line ({exc})")
+
+    def _reply(self, reply):
+        """Hand the kernel, waiting on the line, its next instruction."""
+        data = pickle.dumps(reply)
+        if len(data) > MAX_CALLBACK_BYTES:
+            data = pickle.dumps({"raised": "MemoryError", "message":
+                                 "the grader's result was too large to send"})
+        self.line.settimeout(self._left())
+        try:
+            self.line.sendall(REPLY_FRAME.pack(len(data)) + data)
+        except TimeoutError:
+            self._lost("the kernel did not read the grader's reply in time")
+        except OSError:
+            self._closed()
+
+    def _closed(self):
+        """The line closed: the kernel died (it takes a moment to be seen gone),
+        or its code closed the line."""
+        for _ in range(20):
+            if not self.is_alive():
+                self._lost("the kernel died")
+            time.sleep(0.05)
+        self._lost("the kernel closed its line to the grader")
+
+    def _callback(self, key, tree, npz):
+        self._pending += 1
+        try:
+            args, kwargs = self._plain(tree, npz, "a callback's arguments")
             reply = {"value": self._marker(self.callbacks[key](*args, **kwargs))}
-            if len(pickle.dumps(reply)) > MAX_CALLBACK_BYTES:
-                reply = {"raised": "MemoryError",
-                         "message": "the grader's result was too large to send"}
         except KernelGone:
             raise
         except Exception as exc:  # noqa: BLE001 - handed back to the kernel
             reply = {"raised": type(exc).__name__, "message": str(exc)}
         finally:
-            self._pending.pop()
-        self._reply(name, reply)
+            self._pending -= 1
+        self._reply(reply)
 
     def _decode(self, base, what):
         """The value the kernel wrote at ``base``, as plain data; a reply that is
         not within the limits raises :class:`ReplyRefused`."""
-        tree, arrays = load(base)
+        return self._plain(*load(base), what)
+
+    def _plain(self, tree, arrays, what):
+        """The value of an encoded ``tree`` and its ``arrays`` (or the bytes of
+        the ``.npz`` holding them), as plain data."""
+        if isinstance(arrays, bytes):
+            arrays = protocol.read_npz(arrays)
         try:
             return decode(tree, arrays, self._resolve)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError,
@@ -217,20 +300,23 @@ class Session:
         if not self._pending:
             raise RuntimeError("a function from the submission was kept after the "
                                "call that passed it")
-        self._reply(self._pending[-1], {
-            "call": key, "args": [self._marker(a) for a in args],
-            "kwargs": {k: self._marker(v) for k, v in kwargs.items()}})
+        self._reply({"call": key, "args": [self._marker(a) for a in args],
+                     "kwargs": {k: self._marker(v) for k, v in kwargs.items()}})
         while True:
-            _, msg = self._next(shell=False)
-            prompt = protocol.parse_prompt(msg["content"].get("prompt", ""))
-            if prompt and prompt[0] == protocol.RESULT_PROMPT:
-                out = self._decode(self.outbox / prompt[1], "a submission's result")
+            if self._next(shell=False) == "stdin":
+                self._message("stdin")
+                self.client.input("")
+                continue
+            kind, frame_key, tree, npz = self._frame()
+            if kind == protocol.CALLBACK:
+                self._callback(frame_key, tree, npz)
+            elif kind == protocol.RESULT:
+                out = self._plain(tree, npz, "a submission's result")
                 if not isinstance(out, dict):
                     raise ReplyRefused("the kernel's reply was unreadable")
                 if "raised" in out:
                     raise _exception(out, "a function of the submission")
                 return out.get("value")
-            self._answer(msg)
 
     # -- what hidden tests use -------------------------------------------
     def _marker(self, value):

@@ -10,6 +10,8 @@ can shadow it and none is read, written or deleted.
 A request calls one of the student's functions on arguments the grader wrote to a
 file and writes back what came out: the result, the array arguments as the call left
 them (the grader judges in-place updates) and the categories of the warnings raised.
+A function of the grader's handed to the student's code is a stub that sends its
+arguments to the grader on the line, a Unix socket, and waits there for the outcome.
 Nothing here is trusted: the student's code can change any of it, so the grader
 decodes what comes back as bounded plain data and judges it itself. The files,
 prompts and encoding are those of :mod:`.protocol`.
@@ -17,6 +19,7 @@ prompts and encoding are those of :mod:`.protocol`.
 
 import builtins
 import pickle
+import socket
 import warnings
 from pathlib import Path
 
@@ -49,12 +52,29 @@ def _raised(exc):
             "message": str(exc)[:protocol.MAX_STR]}
 
 
+def _receive(line, size):
+    data = bytearray()
+    while len(data) < size:
+        chunk = line.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the grader closed the line")
+        data += chunk
+    return bytes(data)
+
+
+def ask(frame):
+    """Send ``frame`` to the grader on the line; its pickled reply."""
+    Agent.line.sendall(frame)
+    (size,) = protocol.REPLY_FRAME.unpack(
+        _receive(Agent.line, protocol.REPLY_FRAME.size))
+    return pickle.loads(_receive(Agent.line, size))
+
+
 class _Stubs:
     """Turns markers in the grader's arguments into callables in the kernel."""
 
-    def __init__(self, inbox, outbox, namespace):
-        self.inbox, self.outbox = inbox, outbox
-        self.namespace, self.count = namespace, 0
+    def __init__(self, namespace):
+        self.namespace = namespace
 
     def resolve(self, value):
         found = protocol.marker(value)
@@ -70,26 +90,16 @@ class _Stubs:
 
     def stub(self, key):
         def call_grader(*args, **kwargs):
-            self.count += 1
-            name = protocol.callback_name(key, self.count)
-            save(self.outbox / name, [list(args), kwargs])
-            prompt, index = protocol.callback_prompt(key, name), 0
-            while True:
-                builtins.input(prompt)
-                reply_file = self.inbox / protocol.callback_reply_file(name, index)
-                reply = pickle.loads(reply_file.read_bytes())
-                index += 1
-                if "call" not in reply:
-                    break
+            reply = ask(protocol.pack(protocol.CALLBACK, key, [list(args), kwargs],
+                                      export))
+            while "call" in reply:
                 # The grader's function calls back one of ours before it returns.
                 try:
                     out = {"value": EXPORTED[reply["call"]](
                         *self.resolve(reply["args"]), **self.resolve(reply["kwargs"]))}
                 except BaseException as exc:  # noqa: BLE001 - the grader judges
                     out = _raised(exc)
-                result = protocol.result_name(name, index)
-                save(self.outbox / result, out)
-                prompt = protocol.result_prompt(result)
+                reply = ask(protocol.pack(protocol.RESULT, key, out, export))
             if "raised" in reply:
                 kind = getattr(builtins, reply["raised"], RuntimeError)
                 raise kind(reply["message"])
@@ -123,6 +133,7 @@ class Agent:
     namespace = None  # the student's namespace, set when the extension loads
     saved = []  # names replaced by "bind", to put back on "unbind"
     held = {}  # objects whose name a hidden test deleted or bound again, by key
+    line = None  # the socket to the grader, for callbacks
 
     @classmethod
     def serve(cls, inbox, outbox, request):
@@ -131,8 +142,10 @@ class Agent:
         inbox, outbox = Path(inbox), Path(outbox)
         order = pickle.loads((inbox / protocol.order_file(request)).read_bytes())
         namespace = cls.namespace
-        stubs = _Stubs(inbox, outbox, namespace)
+        stubs = _Stubs(namespace)
         if order["op"] == protocol.PING:
+            cls.line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            cls.line.connect(str(inbox / protocol.LINE))
             reply = {"value": protocol.READY}
         elif order["op"] == protocol.BIND:
             cls.saved.append({n: namespace.get(n, _MISSING) for n in order["names"]})

@@ -9,39 +9,44 @@ Both sides import it: the grader as ``kit.sandbox.kernel.protocol``, the kernel 
 ``kit_agent.protocol`` (the sandbox mounts this folder, alone, as the package
 :data:`PACKAGE`). It imports nothing of the kit's.
 
-Two folders in the kernel's scratch space carry the data, each written by one side
-only: the *inbox* (the grader writes, the kernel sees it read-only, so nothing in it
-can be a link the student's code planted) and the *outbox* (the kernel writes, the
-grader reads as untrusted). Control travels on the kernel's own channels: the grader
-sends an ``execute_request`` of one line, and the kernel asks for the grader's
-attention with an ``input_request`` whose prompt names what it wrote.
+Two folders in the kernel's scratch space carry the data of requests, each written
+by one side only: the *inbox* (the grader writes, the kernel sees it read-only, so
+nothing in it can be a link the student's code planted) and the *outbox* (the kernel
+writes, the grader reads as untrusted). Control travels on the kernel's own
+channels: the grader sends an ``execute_request`` of one line. Callbacks, the
+kernel's calls into the grader while a request runs, travel on the *line*: a Unix
+stream socket the grader listens on in the inbox (:data:`LINE`), which the agent
+connects to when it answers the first request, a :data:`PING`. On the line each
+side sends frames: the kernel a length header and an encoded value
+(:func:`pack`, :data:`FRAME`), the grader a length and a pickle
+(:data:`REPLY_FRAME`).
 
 ====  =======================  ===============================  =====================
-step  who                      writes                           where
+step  who                      sends                            where
 ====  =======================  ===============================  =====================
 1     grader                   an order, pickled: ``op`` one    ``inbox/rN.pkl``
                                of :data:`PING`, :data:`CALL`,   (:func:`order_file`)
                                :data:`BIND`, :data:`UNBIND`,
                                :data:`LOOKUP`, :data:`SET`
 2     grader                   :data:`REQUEST` for ``rN``       execute_request
-3     kernel, during step 2    a callback's arguments,          ``outbox/cb-K-I``
-      (any number of times)    encoded; then the prompt         (:func:`callback_name`)
-                               ``kit-callback K cb-K-I``        input_request
-3a    grader                   its outcome, pickled:            ``inbox/cb-K-I.replyJ``
-                               ``value``, ``raised``, or a      input_reply
+3     kernel, during step 2    a callback: its key and          line, frame of kind
+      (any number of times)    arguments, encoded               :data:`CALLBACK`
+3a    grader                   its outcome, pickled:            line, reply frame
+                               ``value``, ``raised``, or a
                                ``call`` of a kernel function
-3b    kernel, after ``call``   that call's outcome, encoded;    ``outbox/cb-K-I-J``
-                               then ``kit-result cb-K-I-J``     input_request
+3b    kernel, after ``call``   that call's outcome, encoded     line, frame of kind
+                                                                :data:`RESULT`
 4     kernel                   the outcome of a :data:`PING`,   ``outbox/rN.out``
                                :data:`CALL` or :data:`LOOKUP`,  (:func:`reply_base`)
                                encoded
 5     kernel                   the end of the request           execute_reply
 ====  =======================  ===============================  =====================
 
-*Encoded* means :func:`save`: a JSON tree of tagged values (:class:`Tag`) in
-``<base>.json`` and the arrays it refers to in ``<base>.npz`` (stored, never
-compressed). The grader reads it with :func:`load` and :func:`decode`: plain data
-only, never a pickle, within :data:`MAX_JSON_BYTES`, :data:`MAX_REPLY_BYTES` and
+*Encoded* means a JSON tree of tagged values (:class:`Tag`) and the arrays it
+refers to as an ``.npz`` (stored, never compressed): in the files ``<base>.json`` and
+``<base>.npz`` (:func:`save`), or one after the other in a frame (:func:`pack`).
+The grader reads them with :func:`load` or :func:`unpack`, and :func:`decode`: plain
+data only, never a pickle, within :data:`MAX_JSON_BYTES`, :data:`MAX_REPLY_BYTES` and
 :data:`MAX_ARRAYS`, or it raises :class:`ReplyRefused`. The grader pickles what it
 sends (the kernel may read anything the grader sends); functions in it are marker
 tuples (:data:`CALLBACK_MARK`, :data:`OWN_MARK`), so that the kernel unpickles them
@@ -52,6 +57,7 @@ import io
 import json
 import os
 import stat
+import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -76,8 +82,14 @@ REQUEST = ("[c for c in ().__class__.__base__.__subclasses__() "
            f"if c.__module__ == {AGENT_MODULE!r} and c.__name__ == 'Agent'][0]"
            ".serve({inbox!r}, {outbox!r}, {request!r})")
 
-#: Prompts of the kernel's input requests.
-CALLBACK_PROMPT, RESULT_PROMPT = "kit-callback", "kit-result"
+#: The grader's end of the line for callbacks, in the inbox.
+LINE = "line.sock"
+#: Kinds of the kernel's frames on the line.
+CALLBACK, RESULT = "callback", "result"
+#: The header of the kernel's frames: the bytes of the JSON tree, then of the .npz.
+FRAME = struct.Struct("<QQ")
+#: The header of the grader's frames: the bytes of the pickle.
+REPLY_FRAME = struct.Struct("<Q")
 
 #: Markers of functions in what the grader sends: a function of the grader's
 #: (served by a callback) or one of the student's own, by reference
@@ -123,41 +135,6 @@ def order_file(request):
 def reply_base(request):
     """The outbox base name of an order's outcome."""
     return f"{request}.out"
-
-
-def callback_name(key, count):
-    """The outbox base name of the arguments of the ``count``-th callback."""
-    return f"cb-{key}-{count}"
-
-
-def callback_reply_file(name, index):
-    """The inbox file of the grader's ``index``-th reply to callback ``name``."""
-    return f"{name}.reply{index}"
-
-
-def result_name(name, index):
-    """The outbox base name of the outcome of a kernel function called back."""
-    return f"{name}-{index}"
-
-
-def callback_prompt(key, name):
-    return f"{CALLBACK_PROMPT} {key} {name}"
-
-
-def result_prompt(name):
-    return f"{RESULT_PROMPT} {name}"
-
-
-def parse_prompt(prompt):
-    """``(CALLBACK_PROMPT, key, name)`` or ``(RESULT_PROMPT, name)`` of a prompt
-    the agent writes, else None (any other input request); names never hold a
-    path separator."""
-    parts = str(prompt).split()
-    if (len(parts) == 3 and parts[0] == CALLBACK_PROMPT
-            and "/" not in parts[2]) or (len(parts) == 2 and parts[0] == RESULT_PROMPT
-                                          and "/" not in parts[1]):
-        return tuple(parts)
-    return None
 
 
 def held(key):
@@ -244,6 +221,15 @@ def save(base, data, export=None):
     tree = encode(data, arrays, export)
     np.savez(f"{base}.npz", **arrays)
     Path(f"{base}.json").write_text(json.dumps(tree))
+
+
+def pack(kind, key, data, export=None):
+    """A frame of ``kind`` for the line: ``data`` encoded, under ``key``."""
+    arrays, npz = {}, io.BytesIO()
+    tree = json.dumps({"kind": kind, "key": key,
+                       "value": encode(data, arrays, export)}).encode()
+    np.savez(npz, **arrays)
+    return FRAME.pack(len(tree), npz.tell()) + tree + npz.getvalue()
 
 
 # -- the grader's half: reading and decoding --------------------------------
@@ -396,14 +382,35 @@ def read_npz(data):
                            ) from exc
 
 
+def read_json(text):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ReplyRefused(f"the reply is not valid JSON ({type(exc).__name__})"
+                           ) from exc
+
+
 def load(base):
     """``(tree, arrays)`` of ``base``.json and ``base``.npz written by the kernel,
     within the limits above; :class:`ReplyRefused` when they are broken,
     :class:`ReplyMissing` when they are not there."""
-    text = read_regular(f"{base}.json", MAX_JSON_BYTES)
-    try:
-        tree = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ReplyRefused(f"the reply is not valid JSON ({type(exc).__name__})"
-                           ) from exc
+    tree = read_json(read_regular(f"{base}.json", MAX_JSON_BYTES))
     return tree, read_npz(read_regular(f"{base}.npz"))
+
+
+def frame_sizes(header):
+    """The sizes a frame's header announces, within the limits above, else
+    :class:`ReplyRefused`."""
+    tree, npz = FRAME.unpack(header)
+    if tree > MAX_JSON_BYTES or npz > MAX_REPLY_BYTES:
+        raise ReplyRefused("a frame on the line is larger than the grader reads")
+    return tree, npz
+
+
+def unpack(head):
+    """``(kind, key, tree)`` of the JSON part of a frame, read as :func:`load`
+    reads a file; its arrays are the next part, read with :func:`read_npz`."""
+    head = read_json(head)
+    if not isinstance(head, dict):
+        raise ReplyRefused("a frame on the line is not an object")
+    return head.get("kind"), str(head.get("key")), head.get("value")
