@@ -33,6 +33,9 @@ from kit.commands import build, grade
 from kit.course import Course, copy_course, demo, tool_env
 from kit.engine import autograde, staging
 
+#: Notebooks a class of 300 students hands in over six assignments.
+CLASS = 1_800
+
 
 def make_submissions(course, assignments, count):
     """``count`` submissions per assignment, cycling through the demo notebooks."""
@@ -115,6 +118,15 @@ def main(args, course):
           f"(target: at most 1.5x)")
     print(f"kit overhead per notebook over nbclient alone: "
           f"{(one - runs['nbclient']) / n:.2f} s")
+    # A class of 300 with six assignments, at this run's rates.
+    scaling = one / parallel / workers
+    print(f"{workers} workers reach {one / parallel:.2f}x one worker "
+          f"({scaling:.2f} per core; target: at least 0.9)")
+    for cores, seconds in ((workers, parallel / n * CLASS),
+                           (16, one / n * CLASS / (16 * scaling))):
+        print(f"{CLASS:,} notebooks on {cores} cores: {seconds / 60:.0f} min"
+              + ("" if cores == workers else
+                 f" (projected from one worker, at {scaling:.2f} per core)"))
 
 
 def add_arguments(parser):

@@ -42,7 +42,7 @@ from nbclient import NotebookClient
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, LimitOutput
-from traitlets import Integer, Unicode
+from traitlets import Integer, Unicode, default
 
 from kit.course import FLAG_ATTRIBUTE, SUBSTITUTE_HOOK, nbgrader_meta
 from kit.plugins import notes, testscope
@@ -107,6 +107,12 @@ class SecureExecute(Execute):
         0, help="Seconds the whole submission may run, its cells and hidden tests "
                 "together (0: no limit); what is left when it runs out is not run."
     ).tag(config=True)
+
+    @default("shutdown_kernel")
+    def _immediate_shutdown(self):
+        # Nothing of a grading kernel is kept once its notebook is done: ending
+        # the sandbox at once saves the tenth of a second a graceful shutdown waits.
+        return "immediate"
 
     def preprocess(self, nb, resources=None, km=None):
         """Execute ``nb`` securely; its :class:`Outcome` becomes grading notes, even

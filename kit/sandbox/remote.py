@@ -130,6 +130,7 @@ class Session:
             finally:
                 path.unlink()
         if not (isinstance(reply, dict) and reply.get("value") == protocol.READY):
+            self.close()
             self.broken = "the grader's agent did not answer in the kernel"
             raise KernelGone(self.broken)
 
