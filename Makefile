@@ -129,6 +129,7 @@ bench: setup
 	python -m benchmarks softmax
 	python -m benchmarks grading
 	python -m benchmarks breakdown
+	python -m benchmarks calls
 
 ## mutants: grade small automatic changes to every graded reference and print how
 ## many the hidden tests catch (slow: not part of `make test`; see the README)

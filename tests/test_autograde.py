@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from kit.course import Course, demo, nbgrader_meta
-from kit.engine import report, staging
+from kit.engine import autograde, report, staging
 
 
 def auto_scores(scores, students):
@@ -114,3 +114,16 @@ def test_honest_demo_submissions_raise_no_flag(graded):
     students = demo_students | {s for plan in plans.values() for s in plan}
     flagged = flags[flags.student.isin(students)]
     assert flagged.empty, flagged.to_string()
+
+
+def test_a_worker_imports_what_the_instructors_files_import():
+    """What a worker imports before its jobs are forked (autograde._preload): every
+    absolute import of a cell or module, at the top or in a function; nothing of a
+    relative import or of a cell that is not Python."""
+    text = ("import numpy as np, os.path\nfrom lib import checks\nfrom json import *\n"
+            "def f():\n    from scipy import optimize\n"
+            "    import sklearn.linear_model\nfrom . import sibling\n")
+    assert sorted(autograde._imported(text)) == [
+        "json", "lib", "lib.checks", "numpy", "os.path", "scipy", "scipy.optimize",
+        "sklearn.linear_model"]
+    assert autograde._imported("%matplotlib inline\nimport numpy") == []

@@ -4,13 +4,11 @@ These tests start real kernels under bubblewrap, with the student library of
 release/ on their path, and call functions in them the way kit.plugins.secure does.
 """
 
-import asyncio
 import contextlib
 import warnings
 
 import numpy as np
 import pytest
-from jupyter_client import BlockingKernelClient
 
 from kit.plugins import secure
 from kit.sandbox import bubblewrap, remote
@@ -40,21 +38,9 @@ def sandboxed_kernel(repo, tmp_path_factory):
         pytest.fail(bubblewrap.available())
     workdir, inbox, outbox = (tmp_path_factory.mktemp(name)
                               for name in ("work", "inbox", "outbox"))
-    km = bubblewrap.SandboxKernelManager(workdir, repo.release / "library",
-                                         memory_mb=2048, read_only=[inbox],
-                                         writable=[outbox])
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(km.start_kernel())
-    kc = BlockingKernelClient()
-    kc.load_connection_info(km.get_connection_info())
-    kc.start_channels(hb=False)
-    try:
-        kc.wait_for_ready(timeout=60)
+    with bubblewrap.blocking_kernel(workdir, repo.release / "library", memory_mb=2048,
+                                    read_only=[inbox], writable=[outbox]) as (km, kc):
         yield km, kc, workdir, inbox, outbox
-    finally:
-        kc.stop_channels()
-        loop.run_until_complete(km.shutdown_kernel(now=True))
-        loop.close()
 
 
 def new_session(km, kc, inbox, outbox, timeout=30):

@@ -18,6 +18,7 @@ The grader talks to the kernel over Unix sockets in the scratch folder (ZeroMQ's
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+from jupyter_client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 from kit.course import GRADING_ENV, KitError, last_message
@@ -186,3 +188,22 @@ async def _kernel_check(workdir, library, memory_mb):
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
+
+
+@contextlib.contextmanager
+def blocking_kernel(workdir, library, **kwargs):
+    """A sandboxed kernel started and ready, with a blocking client on its channels
+    (for code outside an event loop: tests and benchmarks); ``(km, kc)``."""
+    km = SandboxKernelManager(workdir, library, **kwargs)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(km.start_kernel())
+    kc = BlockingKernelClient()
+    kc.load_connection_info(km.get_connection_info())
+    kc.start_channels(hb=False)
+    try:
+        kc.wait_for_ready(timeout=PREFLIGHT_SECONDS)
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        loop.run_until_complete(km.shutdown_kernel(now=True))
+        loop.close()
