@@ -200,6 +200,10 @@ def test_functions_passed_in_run_in_the_grader(kernel):
     with pytest.raises(KeyError) as info:
         call(session, "use_kept", 1)
     assert info.value.kit_summary == "use_kept() raised KeyError."
+    # what a function of the grader's returns that cannot cross raises there
+    with pytest.raises(TypeError) as info:
+        call(session, "apply", lambda x: (x for _ in ()), 1)
+    assert info.value.kit_summary == "apply() raised TypeError."
 
 
 def test_output_stays_in_the_kernel_and_warnings_come_back(kernel):

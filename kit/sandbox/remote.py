@@ -157,11 +157,11 @@ class Session:
                 if kind == protocol.CALLBACK:
                     self._callback(key, tree, npz)
                 continue  # a result no call of the grader's waits for
-            msg = self._message(channel)
             if channel == "stdin":
-                if msg["msg_type"] == "input_request":  # the student's code asks
-                    self.client.input("")
-            elif msg["parent_header"].get("msg_id") == msg_id:
+                self._answer_input()
+                continue
+            msg = self.client.shell_channel.get_msg(timeout=0)
+            if msg["parent_header"].get("msg_id") == msg_id:
                 content = msg["content"]
                 if content.get("status") != "ok":
                     kind = builtin_exception([content.get("ename")]).__name__
@@ -203,10 +203,12 @@ class Session:
             if not ready and not self.is_alive():
                 self._lost("the kernel died")
 
-    def _message(self, channel):
-        """The message waiting on ``channel``."""
-        socket_channel = getattr(self.client, f"{channel}_channel")
-        return socket_channel.get_msg(timeout=0)
+    def _answer_input(self):
+        """Answer the input request waiting on stdin (the student's code asks for
+        input) with nothing."""
+        msg = self.client.stdin_channel.get_msg(timeout=0)
+        if msg["msg_type"] == "input_request":
+            self.client.input("")
 
     def _receive(self, size):
         """``size`` bytes from the line, within the deadline."""
@@ -239,7 +241,10 @@ class Session:
 
     def _reply(self, reply):
         """Hand the kernel, waiting on the line, its next instruction."""
-        data = pickle.dumps(reply)
+        try:
+            data = pickle.dumps(reply)
+        except Exception as exc:  # noqa: BLE001 - a result the kernel cannot get
+            data = pickle.dumps({"raised": type(exc).__name__, "message": str(exc)})
         if len(data) > MAX_CALLBACK_BYTES:
             data = pickle.dumps({"raised": "MemoryError", "message":
                                  "the grader's result was too large to send"})
@@ -305,8 +310,7 @@ class Session:
                      "kwargs": {k: self._marker(v) for k, v in kwargs.items()}})
         while True:
             if self._next(shell=False) == "stdin":
-                self._message("stdin")
-                self.client.input("")
+                self._answer_input()
                 continue
             kind, frame_key, tree, npz = self._frame()
             if kind == protocol.CALLBACK:
