@@ -53,11 +53,14 @@ def new_session(km, kc, inbox, outbox, timeout=30):
 def kernel(repo, tmp_path_factory):
     """A sandboxed kernel with a few functions defined, and a remote session."""
     with sandboxed_kernel(repo, tmp_path_factory) as (km, kc, workdir, inbox, outbox):
-        yield from _kernel(km, kc, workdir, inbox, outbox)
+        kc.execute_interactive(STUDENT, timeout=60)
+        kc.execute_interactive(SHADOWS, timeout=60)
+        session = new_session(km, kc, inbox, outbox)
+        yield km, kc, session, workdir
+        session.close()
 
 
-def _kernel(km, kc, workdir, inbox, outbox):
-    kc.execute_interactive("""
+STUDENT = """
 import numpy as np
 def scale_in_place(a, k):
     a *= k
@@ -85,14 +88,12 @@ def fails(path):
 def leave():
     import os
     os._exit(0)
-""", timeout=60)
-    kc.execute_interactive("_s, _t, _m = 's', 't', 'm'\n"
-                           "def globals():\n    raise RuntimeError('shadowed')\n"
-                           "def __import__(*args, **kwargs):\n"
-                           "    raise RuntimeError('shadowed')\n", timeout=60)
-    session = new_session(km, kc, inbox, outbox)
-    yield km, kc, session, workdir
-    session.close()
+"""
+# Globals named as what the agent's requests once looked up.
+SHADOWS = ("_s, _t, _m = 's', 't', 'm'\n"
+           "def globals():\n    raise RuntimeError('shadowed')\n"
+           "def __import__(*args, **kwargs):\n"
+           "    raise RuntimeError('shadowed')\n")
 
 
 def run(kc, code):

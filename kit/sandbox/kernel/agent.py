@@ -14,7 +14,7 @@ A function of the grader's handed to the student's code is a stub that sends its
 arguments to the grader on the line, a Unix socket, and waits there for the outcome.
 Nothing here is trusted: the student's code can change any of it, so the grader
 decodes what comes back as bounded plain data and judges it itself. The files,
-prompts and encoding are those of :mod:`.protocol`.
+frames and encoding are those of :mod:`.protocol`.
 """
 
 import builtins

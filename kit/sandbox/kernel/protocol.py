@@ -4,7 +4,7 @@ Hidden tests run in the grader; the student's functions run in a sandboxed kerne
 The grader asks the kernel's agent (:mod:`kit.sandbox.kernel.agent`) to call them,
 and the agent may call the grader back (a reference function or a function of the
 test handed to the student's code). This module is the whole of what the two sides
-share: the names of the files and prompts, the value tags, the limits, and the codec.
+share: the names of the files and the line, the value tags, the limits, the codec.
 Both sides import it: the grader as ``kit.sandbox.kernel.protocol``, the kernel as
 ``kit_agent.protocol`` (the sandbox mounts this folder, alone, as the package
 :data:`PACKAGE`). It imports nothing of the kit's.
@@ -125,7 +125,7 @@ class Tag:
     OPAQUE = "opaque"       # anything else: only its type name, never its content
 
 
-# -- names of files and prompts ----------------------------------------------
+# -- names of files ----------------------------------------------------------
 
 def order_file(request):
     """The inbox file of an order."""
