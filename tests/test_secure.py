@@ -5,7 +5,9 @@ release/ on their path, and call functions in them the way kit.plugins.secure do
 """
 
 import contextlib
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,6 +129,40 @@ def test_the_kernel_has_no_network_and_a_memory_limit(kernel):
     out = run(kc, "try:\n    x = np.ones(2**31)\n"
                   "except MemoryError:\n    print('limit')")
     assert out.strip() == "limit"
+
+
+# A kernel that keeps capabilities (bubblewrap keeps them all when the grader runs as
+# root) remounts the environment it is lent read-only as writable, and plants a .pth
+# file that the next Python started from that environment runs: every later kernel
+# and the grader's own next run, outside any sandbox.
+REMOUNT = '''
+import ctypes, os, site, sys
+libc = ctypes.CDLL(None, use_errno=True)
+MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+status = open("/proc/self/status").read()
+print("caps", status.split("CapEff:")[1].split()[0])
+for line in open("/proc/self/mountinfo"):
+    point = line.split()[4].replace("\\\\040", " ")
+    if libc.mount(None, point.encode(), None, MS_REMOUNT | MS_BIND, None) == 0:
+        print("remounted", point)
+for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
+    try:
+        with open(os.path.join(folder, "zz-planted.pth"), "w") as f:
+            f.write("import os\\n")
+        print("planted", folder)
+    except OSError:
+        pass
+'''
+
+
+def test_the_kernel_holds_no_capability_and_cannot_unlock_what_it_reads(kernel):
+    km, kc, session, workdir = kernel
+    out = run(kc, REMOUNT)
+    planted = [*Path(sys.prefix).rglob("zz-planted.pth"), Path("/usr/lib/zz-planted.pth")]
+    for path in planted:
+        path.unlink(missing_ok=True)
+    assert "caps 0000000000000000" in out, out
+    assert "remounted" not in out and "planted" not in out, out
 
 
 def test_the_grader_never_follows_links_the_kernel_plants(kernel, tmp_path):

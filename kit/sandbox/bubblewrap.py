@@ -4,9 +4,10 @@ The kernel sees, read-only, the system (/usr, /etc), this Python and its environ
 and the student library (``release/library``, put first on ``sys.path``, so ``import
 lib`` finds the stubs, never the references); read-write, only a scratch copy of the
 submission. It has no network (its own network namespace, with only loopback), its
-own process namespace (every process it starts dies with it), and a limit on its
-address space. The course directory, source/, solutions/, the gradebook and the full
-``lib`` are not in its file system at all.
+own process namespace (every process it starts dies with it), a limit on its
+address space, and no capability, even when the grader runs as root (so what it is
+lent read-only stays read-only). The course directory, source/, solutions/, the
+gradebook and the full ``lib`` are not in its file system at all.
 
 The kernel loads the grader's agent (:mod:`kit.sandbox.kernel.agent`; the folder
 :mod:`kit.sandbox.kernel` is mounted alone as the package ``kit_agent``) when it
@@ -65,7 +66,11 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
     if memory_mb:
         # prlimit applies to bwrap and is inherited by everything in the sandbox.
         cmd += ["prlimit", f"--as={int(memory_mb) * 2**20}", "--"]
-    cmd += [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
+    # No capabilities, even in the sandbox's own user namespace: bubblewrap keeps
+    # them all when started by root, and with them a kernel remounts what it reads
+    # (the environment, /usr) writable.
+    cmd += [BWRAP, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+            "--new-session",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/", link)
