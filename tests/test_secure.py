@@ -158,7 +158,8 @@ for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
 def test_the_kernel_holds_no_capability_and_cannot_unlock_what_it_reads(kernel):
     km, kc, session, workdir = kernel
     out = run(kc, REMOUNT)
-    planted = [*Path(sys.prefix).rglob("zz-planted.pth"), Path("/usr/lib/zz-planted.pth")]
+    planted = [*Path(sys.prefix).rglob("zz-planted.pth"),
+               Path("/usr/lib/zz-planted.pth")]
     for path in planted:
         path.unlink(missing_ok=True)
     assert "caps 0000000000000000" in out, out
