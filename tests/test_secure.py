@@ -145,13 +145,36 @@ for line in open("/proc/self/mountinfo"):
     point = line.split()[4].replace("\\\\040", " ")
     if libc.mount(None, point.encode(), None, MS_REMOUNT | MS_BIND, None) == 0:
         print("remounted", point)
-for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
+def plant():
+    for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
+        try:
+            with open(os.path.join(folder, "zz-planted.pth"), "w") as f:
+                f.write("import os\\n")
+            print("planted", folder)
+        except OSError:
+            pass
+plant()
+# Then, in a process of its own, in a user and mount namespace of its own, where it
+# holds every capability.
+NESTED = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS
+    for name, text in [("setgroups", "deny"), ("uid_map", "0 0 1"),
+                       ("gid_map", "0 0 1")]:
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    if libc.mount(None, sys.prefix.encode(), None, 32 | 4096, None) == 0:
+        print("remounted", sys.prefix)
     try:
-        with open(os.path.join(folder, "zz-planted.pth"), "w") as f:
-            f.write("import os\\n")
-        print("planted", folder)
+        open(os.path.join(sys.prefix, "zz-planted.pth"), "w").close()
+        print("planted", sys.prefix)
     except OSError:
         pass
+"""
+import subprocess
+print(subprocess.run([sys.executable, "-c", NESTED], capture_output=True,
+                     text=True).stdout)
 '''
 
 
