@@ -135,48 +135,38 @@ def test_the_kernel_has_no_network_and_a_memory_limit(kernel):
 # root) remounts the environment it is lent read-only as writable, and plants a .pth
 # file that the next Python started from that environment runs: every later kernel
 # and the grader's own next run, outside any sandbox.
-REMOUNT = '''
+ATTACK = '''
 import ctypes, os, site, sys
 libc = ctypes.CDLL(None, use_errno=True)
-MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
-status = open("/proc/self/status").read()
-print("caps", status.split("CapEff:")[1].split()[0])
+MS_REMOUNT, MS_BIND = 32, 4096
 for line in open("/proc/self/mountinfo"):
     point = line.split()[4].replace("\\\\040", " ")
     if libc.mount(None, point.encode(), None, MS_REMOUNT | MS_BIND, None) == 0:
         print("remounted", point)
-def plant():
-    for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
-        try:
-            with open(os.path.join(folder, "zz-planted.pth"), "w") as f:
-                f.write("import os\\n")
-            print("planted", folder)
-        except OSError:
-            pass
-plant()
-# Then, in a process of its own, in a user and mount namespace of its own, where it
-# holds every capability.
-NESTED = """
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS
-    for name, text in [("setgroups", "deny"), ("uid_map", "0 0 1"),
-                       ("gid_map", "0 0 1")]:
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
-    if libc.mount(None, sys.prefix.encode(), None, 32 | 4096, None) == 0:
-        print("remounted", sys.prefix)
+for folder in [sys.prefix, *site.getsitepackages(), "/usr/lib"]:
     try:
-        open(os.path.join(sys.prefix, "zz-planted.pth"), "w").close()
-        print("planted", sys.prefix)
+        with open(os.path.join(folder, "zz-planted.pth"), "w") as f:
+            f.write("import os\\n")
+        print("planted", folder)
     except OSError:
         pass
-"""
-import subprocess
-print(subprocess.run([sys.executable, "-c", NESTED], capture_output=True,
-                     text=True).stdout)
 '''
-
+# The same again in a process of its own, in a user and mount namespace of its own,
+# where it holds every capability.
+NESTED = '''
+import ctypes, sys
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+if ctypes.CDLL(None).unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+    sys.exit()
+for name, text in [("setgroups", "deny"), ("uid_map", "0 0 1"), ("gid_map", "0 0 1")]:
+    with open(f"/proc/self/{name}", "w") as f:
+        f.write(text)
+''' + ATTACK
+REMOUNT = ('print("caps", open("/proc/self/status").read()'
+           '.split("CapEff:")[1].split()[0])\n' + ATTACK
+           + "import subprocess\n"
+           f"print(subprocess.run([sys.executable, '-c', {NESTED!r}],"
+           " capture_output=True, text=True).stdout)\n")
 
 def test_the_kernel_holds_no_capability_and_cannot_unlock_what_it_reads(kernel):
     km, kc, session, workdir = kernel
