@@ -249,6 +249,7 @@ def main(args, course):
         make_submissions(scratch, assignments, args.submissions)
         found = grade.submissions(scratch, assignments)
         autograde._init_worker(scratch.root)
+        autograde.start_fork_server(scratch.root, autograde.Options())
         autograde.prepare_gradebook(scratch, found)
         km, kc = warm_kernel(scratch)
         totals, floors, hiddens, n = Clock(), 0.0, 0.0, 0

@@ -5,7 +5,10 @@ release/ on their path, and call functions in them the way kit.plugins.secure do
 """
 
 import contextlib
+import functools
 import sys
+import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import numpy as np
 import pytest
 
 from kit.plugins import secure
-from kit.sandbox import bubblewrap, remote
+from kit.sandbox import bubblewrap, forkserver, remote
 
 
 def test_exceptions_map_to_builtin_types_without_their_message_in_feedback():
@@ -33,15 +36,38 @@ def test_exceptions_map_to_builtin_types_without_their_message_in_feedback():
     assert isinstance(stop, remote.RemoteError)
 
 
+@pytest.fixture(scope="module")
+def fork_server(repo):
+    """A fork server of kernels with the student library, as a worker starts it."""
+    server = forkserver.ForkServer(repo.release / "library", 2048,
+                                   ["numpy", "pandas", "lib.checks"])
+    yield server
+    server.close()
+
+
 @contextlib.contextmanager
-def sandboxed_kernel(repo, tmp_path_factory):
-    """A sandboxed kernel, its client and its scratch folders."""
+def sandboxed_kernel(repo, tmp_path_factory, server=None):
+    """A sandboxed kernel, its client and its scratch folders: started by bubblewrap,
+    or forked by ``server``."""
     if bubblewrap.available():
         pytest.fail(bubblewrap.available())
-    workdir, inbox, outbox = (tmp_path_factory.mktemp(name)
-                              for name in ("work", "inbox", "outbox"))
+    if server is None:
+        folders = [tmp_path_factory.mktemp(name) for name in ("work", "inbox",
+                                                              "outbox")]
+        manager = bubblewrap.SandboxKernelManager
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-", dir=server.root))
+        folders = [scratch / name for name in ("work", "inbox", "outbox")]
+        for folder in folders:
+            folder.mkdir()
+        manager = functools.partial(forkserver.ForkKernelManager, server)
+    workdir, inbox, outbox = folders
     with bubblewrap.blocking_kernel(workdir, repo.release / "library", memory_mb=2048,
-                                    read_only=[inbox], writable=[outbox]) as (km, kc):
+                                    read_only=[inbox], writable=[outbox],
+                                    manager=manager) as (km, kc):
+        # Forked indeed, not started by bubblewrap because the server failed.
+        forked = isinstance(km.provisioner.process, forkserver.Kernel)
+        assert forked == (server is not None), forkserver.failure
         yield km, kc, workdir, inbox, outbox
 
 
@@ -51,10 +77,14 @@ def new_session(km, kc, inbox, outbox, timeout=30):
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def kernel(repo, tmp_path_factory):
-    """A sandboxed kernel with a few functions defined, and a remote session."""
-    with sandboxed_kernel(repo, tmp_path_factory) as (km, kc, workdir, inbox, outbox):
+@pytest.fixture(scope="module", params=["bubblewrap", "forked"])
+def kernel(request, repo, tmp_path_factory):
+    """A sandboxed kernel with a few functions defined, and a remote session: each
+    test runs against a kernel started by bubblewrap and one forked by the server."""
+    server = request.getfixturevalue("fork_server") if request.param == "forked" \
+        else None
+    with sandboxed_kernel(repo, tmp_path_factory, server) as (km, kc, workdir, inbox,
+                                                               outbox):
         kc.execute_interactive(STUDENT, timeout=60)
         kc.execute_interactive(SHADOWS, timeout=60)
         session = new_session(km, kc, inbox, outbox)
@@ -365,3 +395,54 @@ def test_a_kernel_that_breaks_its_line_to_the_grader_is_lost(repo, tmp_path_fact
                 call(session, "hostile", lambda x: x)
         finally:
             session.close()
+
+
+# What a kernel forked by the server sees of the server, of other jobs and of the
+# kernel forked before it.
+PEEK = '''
+import os, sys, numpy
+print("pid", os.getpid(), "procs", sorted(p for p in os.listdir("/proc") if p.isdigit()))
+print("root", sorted(os.listdir(os.path.dirname(os.path.dirname(os.getcwd())))))
+print("tmp", sorted(os.listdir("/tmp")), "mark", getattr(numpy, "kit_mark", None))
+numpy.kit_mark = 1
+open("/tmp/left-behind", "w").write("x")
+'''
+
+
+def test_a_forked_kernel_sees_no_other_job_nor_the_server_nor_its_forerunner(
+        repo, tmp_path_factory, fork_server):
+    """Does each forked kernel start from the server, not from the kernel before it,
+    alone in its process tree and its job root (no control socket, no other job),
+    and die when its job lets go of it?"""
+    with sandboxed_kernel(repo, tmp_path_factory, fork_server) as (km, kc, workdir,
+                                                                    _, _):
+        first = run(kc, PEEK)
+        process = km.provisioner.process
+        with sandboxed_kernel(repo, tmp_path_factory, fork_server) as (_, kc2, _, _,
+                                                                        _):
+            second = run(kc2, PEEK)
+    for out in (first, second):
+        assert "pid 1 procs ['1']" in out, out
+        assert "root ['kit-kernel-" in out and ".control" not in out, out
+        assert "left-behind" not in out and "mark None" in out, out
+    assert workdir.parent.name in first and workdir.parent.name not in second
+    assert process.poll() is not None
+
+
+def _forked():
+    """Processes of a fork server, its keepers and kernels (they share its command)."""
+    return {p.name for p in Path("/proc").iterdir() if p.name.isdigit()
+            and b"kit_agent.zygote" in (p / "cmdline").read_bytes()}
+
+
+def test_a_forked_kernel_dies_with_the_job_that_holds_it(fork_server):
+    before = _forked()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-", dir=fork_server.root))
+    (scratch / "work").mkdir()
+    kernel = fork_server.spawn(scratch / "work", scratch / "work" / ".kernel.json")
+    assert kernel.poll() is None and len(_forked() - before) == 2  # keeper, kernel
+    kernel._conn.close()   # the job died: its end of the socket closes
+    deadline = time.monotonic() + 10
+    while _forked() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _forked() - before, "the kernel and its keeper outlived the job"

@@ -44,6 +44,7 @@ from kit.course import Course, KitError, last_message, tool_env
 from kit.engine import staging
 from kit.plugins import notes as grading_notes
 from kit.plugins import sanitize, secure
+from kit.sandbox import forkserver
 
 # Each job writes its process id here while it runs (for operators and tests).
 JOBS = ".kit/jobs"
@@ -54,6 +55,8 @@ NOTES = ".kit/notes"
 GRACE = 120
 ROUNDS = 3
 PR_SET_PDEATHSIG = 1  # prctl(2)
+# The modules the course's notebooks and library import (_preload).
+_KERNEL_MODULES = []
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def grade_submission(root, assignment, student, options):
     never raises. A job that dies or overruns is noted, with what it earned so far
     left out: nbgrader writes the grades at the end of a run."""
     start = time.perf_counter()
+    start_fork_server(root, options)
     pidfile = Path(root) / JOBS / assignment / student
     read, write = os.pipe()
     pid = os.fork()
@@ -146,6 +150,14 @@ def grade_submission(root, assignment, student, options):
                                                "no grade was recorded")])
     result.seconds = time.perf_counter() - start
     return result
+
+
+def start_fork_server(root, options):
+    """Start this worker's fork server of grading kernels, unless it runs: its
+    jobs, forked from the worker, have their kernels forked by it."""
+    if options.secure:
+        forkserver.start(Course(Path(root)).library, options.memory_mb or None,
+                         _KERNEL_MODULES)
 
 
 def _die_with_parent():
@@ -257,9 +269,13 @@ def _preload(root):
         with contextlib.suppress(Exception):
             nb = nbformat.read(course.source_notebook(assignment), as_version=4)
             texts += [c.source for c in nb.cells if c.cell_type == "code"]
-    for name in sorted({n for text in texts for n in _imported(text)}):
+    names = sorted({n for text in texts for n in _imported(text)})
+    for name in names:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    # The same names, for the fork server of the kernels, which imports them from
+    # the student library (its stubs) and the environment (kit/sandbox/forkserver.py).
+    _KERNEL_MODULES[:] = names
 
 
 def _imported(text):

@@ -46,7 +46,7 @@ from traitlets import Integer, Unicode, default
 
 from kit.course import FLAG_ATTRIBUTE, SUBSTITUTE_HOOK, nbgrader_meta
 from kit.plugins import notes, testscope
-from kit.sandbox import remote
+from kit.sandbox import forkserver, remote
 from kit.sandbox.bubblewrap import SandboxKernelManager
 
 # Reruns of a notebook whose cells kill or hang the kernel, one cell left out each.
@@ -151,7 +151,10 @@ class SecureExecute(Execute):
         # The kernel works in a scratch copy of the submission's other files: the
         # autograded folder holds the notebook with its hidden tests restored.
         source = Path(resources["metadata"]["path"])
-        self._scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-"))
+        # In the job root of this worker's fork server, when it runs.
+        self._server = forkserver.running(self.library or None, self.memory_mb or None)
+        self._scratch = Path(tempfile.mkdtemp(
+            prefix="kit-kernel-", dir=self._server and self._server.root))
         self._workdir = self._scratch / "work"
         self._inbox, self._outbox = self._scratch / "inbox", self._scratch / "outbox"
         # Files the hidden tests make (tempfile) are here, for the kernel to read.
@@ -181,10 +184,15 @@ class SecureExecute(Execute):
         return self.nb
 
     def create_kernel_manager(self):
-        self.km = SandboxKernelManager(self._workdir, self.library or None,
-                                       memory_mb=self.memory_mb or None,
-                                       read_only=[self._inbox, self._shared],
-                                       writable=[self._outbox], config=self.config)
+        sandbox = dict(memory_mb=self.memory_mb or None,
+                       read_only=[self._inbox, self._shared],
+                       writable=[self._outbox], config=self.config)
+        if self._server is not None:
+            self.km = forkserver.ForkKernelManager(
+                self._server, self._workdir, self.library or None, **sandbox)
+        else:
+            self.km = SandboxKernelManager(self._workdir, self.library or None,
+                                           **sandbox)
         return self.km
 
     def _kernel_alive(self):

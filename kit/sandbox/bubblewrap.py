@@ -54,10 +54,12 @@ def _python_roots():
     return sorted({r.resolve() for r in roots} | roots)
 
 
-def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
+def command(argv, workdir, library, memory_mb=None, read_only=(), writable=(),
+            capabilities=()):
     """The bubblewrap command line that runs ``argv`` confined to ``workdir``, with
     the student library ``library`` (None: none) first on its path; folders in
-    ``read_only`` and ``writable`` appear at the same paths inside."""
+    ``read_only`` and ``writable`` appear at the same paths inside. ``capabilities``
+    are kept (the fork server's, :mod:`kit.sandbox.forkserver`): none by default."""
     problem = available()
     if problem:
         raise KitError(problem)
@@ -69,8 +71,10 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=()):
     # No capabilities, even in the sandbox's own user namespace: bubblewrap keeps
     # them all when started by root, and with them a kernel remounts what it reads
     # (the environment, /usr) writable.
-    cmd += [BWRAP, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
-            "--new-session",
+    cmd += [BWRAP, "--unshare-all", "--cap-drop", "ALL"]
+    for capability in capabilities:
+        cmd += ["--cap-add", capability]
+    cmd += ["--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/", link)
@@ -196,10 +200,10 @@ async def _kernel_check(workdir, library, memory_mb):
 
 
 @contextlib.contextmanager
-def blocking_kernel(workdir, library, **kwargs):
+def blocking_kernel(workdir, library, manager=SandboxKernelManager, **kwargs):
     """A sandboxed kernel started and ready, with a blocking client on its channels
     (for code outside an event loop: tests and benchmarks); ``(km, kc)``."""
-    km = SandboxKernelManager(workdir, library, **kwargs)
+    km = manager(workdir, library, **kwargs)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(km.start_kernel())
     kc = BlockingKernelClient()
