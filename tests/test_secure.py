@@ -401,7 +401,8 @@ def test_a_kernel_that_breaks_its_line_to_the_grader_is_lost(repo, tmp_path_fact
 # kernel forked before it.
 PEEK = '''
 import os, sys, numpy
-print("pid", os.getpid(), "procs", sorted(p for p in os.listdir("/proc") if p.isdigit()))
+procs = sorted(p for p in os.listdir("/proc") if p.isdigit())
+print("pid", os.getpid(), "procs", procs)
 print("root", sorted(os.listdir(os.path.dirname(os.path.dirname(os.getcwd())))))
 print("tmp", sorted(os.listdir("/tmp")), "mark", getattr(numpy, "kit_mark", None))
 numpy.kit_mark = 1

@@ -17,6 +17,7 @@ cannot start, or cannot fork a kernel, the kernel is started by bubblewrap inste
 (slower, never less safe), and :data:`failure` says why.
 """
 
+import atexit
 import json
 import select
 import shutil
@@ -191,6 +192,8 @@ def start(library, memory_mb=None, modules=()):
         except ForkServerError as exc:
             failure, _servers[key] = str(exc), None
             return None
+        # When the worker ends (jobs forked from it end with os._exit, not here).
+        atexit.register(server.close)
         return server
 
 
