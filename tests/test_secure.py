@@ -4,6 +4,7 @@ These tests start real kernels under bubblewrap, with the student library of
 release/ on their path, and call functions in them the way kit.plugins.secure does.
 """
 
+import asyncio
 import contextlib
 import functools
 import sys
@@ -447,3 +448,39 @@ def test_a_forked_kernel_dies_with_the_job_that_holds_it(fork_server):
     while _forked() - before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _forked() - before, "the kernel and its keeper outlived the job"
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["bubblewrap", "forked"])
+def test_a_sandboxed_kernel_client_is_ready_with_all_its_channels(
+        repo, fork_server, forked):
+    """The client of grading kernels is ready sooner than jupyter_client's: it must
+    still have IOPub connected, so that not an output of the first cell is lost."""
+    async def start_and_print():
+        scratch = Path(tempfile.mkdtemp(prefix="kit-kernel-", dir=fork_server.root))
+        (scratch / "work").mkdir()
+        manager = (functools.partial(forkserver.ForkKernelManager, fork_server)
+                   if forked else bubblewrap.SandboxKernelManager)
+        km = manager(scratch / "work", repo.release / "library")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            info = kc.kernel_info_reply["content"]["language_info"]["name"]
+            asked = kc.execute("print('first words')")
+            text = ""
+            while True:
+                msg = await kc.get_iopub_msg(timeout=10)
+                if msg["parent_header"].get("msg_id") != asked:
+                    continue
+                text += msg["content"].get("text", "")
+                if msg["content"].get("execution_state") == "idle":
+                    return info, text
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    assert isinstance(bubblewrap.SandboxKernelManager(".", None).client(),
+                      bubblewrap.SandboxKernelClient)
+    for _ in range(3):
+        assert asyncio.run(start_and_print()) == ("python", "first words\n")

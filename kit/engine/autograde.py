@@ -22,6 +22,7 @@ dies all the same has its unfinished jobs graded again by a new pool.
 import ast
 import contextlib
 import ctypes
+import gc
 import importlib
 import multiprocessing
 import os
@@ -276,6 +277,9 @@ def _preload(root):
     # The same names, for the fork server of the kernels, which imports them from
     # the student library (its stubs) and the environment (kit/sandbox/forkserver.py).
     _KERNEL_MODULES[:] = names
+    # Out of the collector's rounds: a job would otherwise walk the worker's whole
+    # heap, and copy it page by page from the worker it is forked from.
+    gc.freeze()
 
 
 def _imported(text):

@@ -26,10 +26,14 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
-from jupyter_client import BlockingKernelClient
+import zmq
+from jupyter_client import AsyncKernelClient, BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type
 
 from kit.course import GRADING_ENV, KitError, last_message
 from kit.sandbox import kernel
@@ -114,8 +118,78 @@ def command(argv, workdir, library, memory_mb=None, read_only=(), writable=(),
     return cmd + ["--", *argv]
 
 
+RECONNECT_MS = 10
+
+
+class SandboxKernelClient(AsyncKernelClient):
+    """The client of a sandboxed kernel, ready as soon as the kernel is.
+
+    jupyter_client's client is ready once the kernel has answered a kernel_info
+    request and then IOPub has been silent for 0.2 s, to drain what the kernel
+    published before; and when IOPub was not yet connected as the kernel answered,
+    it asks again only a second later. A fifth of a second to a second of every
+    grading kernel's start went there. This one is ready when IOPub brings the idle
+    status of the request answered, which comes after everything published before
+    it; it asks again at once when IOPub says it has just connected (the kernel's
+    ``iopub_welcome``), or else after a second.
+    """
+
+    kernel_info_reply = None   # the kernel's answer, kept for its language_info
+
+    def _context_default(self):
+        # The client connects as the kernel starts, before the kernel's sockets
+        # exist: ZeroMQ then tries again after 10 ms rather than its default 100.
+        context = super()._context_default()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        return context
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            if await self._answered(self.kernel_info(),
+                                    min(1, deadline - time.monotonic())):
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} s")
+
+    wait_for_ready = _async_wait_for_ready
+
+    async def _answered(self, msg_id, seconds):
+        """Whether the kernel answers request ``msg_id`` on shell and then shows its
+        idle status on IOPub, within ``seconds``; False as soon as it is clear
+        that the status was published before IOPub was connected."""
+        until = time.monotonic() + max(seconds, 0.1)
+
+        def left():  # never negative: ZeroMQ would wait for ever
+            return max(until - time.monotonic(), 0)
+
+        reply = None
+        try:
+            while reply is None:
+                msg = await self.get_shell_msg(timeout=left())
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    reply = msg
+            while True:
+                msg = await self.get_iopub_msg(timeout=left())
+                if msg["msg_type"] == "iopub_welcome":
+                    return False
+                if (msg["parent_header"].get("msg_id") == msg_id
+                        and msg["msg_type"] == "status"
+                        and msg["content"]["execution_state"] == "idle"):
+                    break
+        except Empty:
+            return False
+        self._handle_kernel_info_reply(reply)
+        self.kernel_info_reply = reply
+        return True
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An IPython kernel started inside the sandbox of one scratch folder."""
+
+    client_factory = Type(SandboxKernelClient, klass=AsyncKernelClient)
 
     def __init__(self, workdir, library, memory_mb=None, read_only=(), writable=(),
                  **kwargs):

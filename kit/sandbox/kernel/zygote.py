@@ -32,6 +32,7 @@ is the package ``kit_agent`` inside the sandbox).
 """
 
 import ctypes
+import gc
 import json
 import os
 import select
@@ -211,7 +212,10 @@ def _preload(modules):
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - left to the notebook, which says why
             pass
+    # What a kernel imports as it starts: its debuggers are a fifth of a second.
+    import ipykernel.debugger  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
     importlib.import_module(AGENT)
 
 
@@ -219,6 +223,10 @@ def main(root, modules):
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]   # the job root is no place to import from
     _preload(modules)
+    # What is imported lives as long as each kernel: kept out of the collector's
+    # rounds, which would otherwise walk (and so copy, page by page) the whole
+    # shared heap in every kernel, a tenth of a second each.
+    gc.freeze()
     # Forking is safe only from a single thread.
     if len(os.listdir("/proc/self/task")) != 1:
         raise SystemExit("the fork server has more than one thread after its imports")
