@@ -22,3 +22,5 @@ c.Execute.timeout = 120
 # Feedback shows no hidden tests and no tracebacks quoting them
 # (kit/plugins/feedback.py).
 c.GenerateFeedback.preprocessors.append("kit.plugins.feedback.HideHiddenTests")
+# The same pages, rendered in half the time (kit/plugins/feedback.py).
+c.GenerateFeedback.exporter_class = "kit.plugins.feedback.FeedbackExporter"

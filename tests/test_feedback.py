@@ -7,12 +7,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
+from nbgrader.apps.api import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
 
 import kit
 from kit.course import HIDDEN_REGION
 from kit.engine import report
-from kit.plugins.feedback import HIDDEN_NOTE, HideHiddenTests, public_source
+from kit.plugins.feedback import (
+    HIDDEN_NOTE,
+    MISSING_ALT,
+    HideHiddenTests,
+    public_source,
+    with_alt_texts,
+)
 
 ASSIGNMENT = "logistic_regression"
 
@@ -168,3 +177,60 @@ def test_installed_mathjax_macro_is_the_kits(template):
     expected = source / (name if template == "formgrade" else f"{template}_{name}")
     assert installed.read_text() == expected.read_text(), (
         f"{installed} differs from {expected}: run `make setup`")
+
+
+def soup_of(page):
+    return BeautifulSoup(page, features="html.parser")
+
+
+def nbconvert_alt_texts(page):
+    """What nbconvert's HTML exporter does to a page for its images: the oracle."""
+    soup = soup_of(page)
+    for image in soup.select("img:not([alt])"):
+        image.attrs["alt"] = MISSING_ALT
+    return str(soup)
+
+
+def test_images_get_the_alternative_text_nbconvert_gives_them():
+    page = """<html><body>
+    <img src="a.png"><IMG SRC='b.png' width=3><img src="c.png" alt="a plot">
+    <img src="d.png" ALT='upper'><img alt src="e.png"><img src="f.png"/>
+    <img title="x alt=y" src="g.png"><img title='a > b' src="h.png">
+    <img data-alt="no" src="i.png"><img
+      src="j.png">
+    <!-- <img src="comment.png"> --><script>var s = '<img src="k.png">';</script>
+    <style>/* <img src="l.png"> */</style><p>&lt;img src="m.png"&gt;</p>
+    </body></html>"""
+    ours = with_alt_texts(page)
+    assert str(soup_of(ours)) == nbconvert_alt_texts(page)
+    assert ours.count(MISSING_ALT) == 7   # a, b, f, g, h, i, j and nothing else
+    assert with_alt_texts(ours) == ours
+
+
+def test_feedback_pages_are_nbconvert_s_pages(graded_one):
+    """The kit's feedback exporter skips nbconvert's second parse of each page: its
+    pages, parsed, are nbconvert's own."""
+    course, _ = graded_one
+    students = ["reference", "overflowing-sigmoid"]
+    ours = {s: feedback_page(course, s) for s in students}
+
+    def generate(exporter=None):
+        config = PyFileConfigLoader("nbgrader_config.py",
+                                    path=str(course.root)).load_config()
+        config.CourseDirectory.root = str(course.root)
+        if exporter:
+            config.GenerateFeedback.exporter_class = exporter
+        for student in students:
+            api = NbGraderAPI(config=config)
+            assert api.generate_feedback(ASSIGNMENT, student, force=True)["success"]
+        return {s: feedback_page(course, s) for s in students}
+
+    try:
+        theirs = generate(HTMLExporter)
+    finally:
+        again = generate()   # the course's own pages back, for the other tests
+    for student in students:
+        assert again[student] == ours[student]
+        assert ours[student] != theirs[student]   # not nbconvert's exporter
+        assert str(soup_of(ours[student])) == theirs[student], student
+        assert ours[student].count(MISSING_ALT) >= 2   # the plots'
