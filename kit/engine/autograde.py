@@ -43,8 +43,8 @@ from tqdm import tqdm
 
 from kit.course import Course, KitError, last_message, tool_env
 from kit.engine import staging
+from kit.plugins import metadata, sanitize, secure
 from kit.plugins import notes as grading_notes
-from kit.plugins import sanitize, secure
 from kit.sandbox import forkserver
 
 # Each job writes its process id here while it runs (for operators and tests).
@@ -101,7 +101,14 @@ def _config(course, options, notes_path):
     cfg.Execute.timeout = options.timeout
     cfg.SecureExecute.budget = options.budget
     cfg.GradingNotes.path = str(notes_path)
-    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    traits = Autograde.class_traits()
+    # nbgrader's check of the cells' metadata, its schema compiled once, in both
+    # of its passes (the course's own list of the first, if it has one).
+    cleaning = (cfg.Autograde.sanitize_preprocessors
+                if "sanitize_preprocessors" in cfg.Autograde
+                else traits["sanitize_preprocessors"].default())
+    cfg.Autograde.sanitize_preprocessors = _checked(cleaning)
+    steps = _checked(traits["autograde_preprocessors"].default())
     execute = steps.index(Execute)
     if options.secure:
         steps[execute] = secure.SecureExecute
@@ -112,6 +119,14 @@ def _config(course, options, notes_path):
     steps.insert(execute + 1, sanitize.SanitizeOutputs)
     cfg.Autograde.autograde_preprocessors = steps
     return cfg
+
+
+def _checked(steps):
+    """``steps`` with the kit's :class:`metadata.CheckCellMetadata` for nbgrader's."""
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    return [metadata.CheckCellMetadata if step is CheckCellMetadata else step
+            for step in steps]
 
 
 def grade_submission(root, assignment, student, options):
