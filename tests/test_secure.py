@@ -7,6 +7,7 @@ release/ on their path, and call functions in them the way kit.plugins.secure do
 import asyncio
 import contextlib
 import functools
+import subprocess
 import sys
 import tempfile
 import time
@@ -429,6 +430,45 @@ def test_a_forked_kernel_sees_no_other_job_nor_the_server_nor_its_forerunner(
         assert "left-behind" not in out and "mark None" in out, out
     assert workdir.parent.name in first and workdir.parent.name not in second
     assert process.poll() is not None
+
+
+# A kernel forked from a server whose environment is reached through ``sys.prefix``.
+UNDER_TMP = """
+import sys, tempfile
+from pathlib import Path
+from kit.sandbox import bubblewrap, forkserver
+bubblewrap.PREFLIGHT_SECONDS = 20
+server = forkserver.ForkServer(sys.argv[1], 2048, ["numpy"])
+try:
+    work = Path(tempfile.mkdtemp(prefix="kit-kernel-", dir=server.root)) / "work"
+    work.mkdir()
+    manager = lambda *a, **k: forkserver.ForkKernelManager(server, *a, **k)
+    with bubblewrap.blocking_kernel(work, sys.argv[1], manager=manager) as (km, kc):
+        assert isinstance(km.provisioner.process, forkserver.Kernel), forkserver.failure
+        out = []
+        kc.execute_interactive(
+            "import sys, scipy.special; print(sys.prefix, scipy.special.__file__)",
+            output_hook=lambda msg: out.append(msg["content"].get("text", "")),
+            timeout=60)
+        print("".join(out))
+finally:
+    server.close()
+"""
+
+
+def test_a_forked_kernel_imports_from_an_environment_under_tmp(repo, tmp_path):
+    """Each kernel gets a fresh /tmp: when the course's environment lives under /tmp
+    (as a checkout there does), it must still import from it. Here ``sys.prefix`` is
+    a link under /tmp, with a space in its name, to the environment."""
+    env = tmp_path / "env under tmp"
+    env.symlink_to(sys.prefix, target_is_directory=True)
+    assert str(env).startswith("/tmp/"), env
+    done = subprocess.run(
+        [str(env / "bin" / "python"), "-c", UNDER_TMP, str(repo.release / "library")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # sys.prefix, then where SciPy (not imported by the server) was found.
+    assert done.stdout.startswith(f"{env} {env}/lib/"), done.stdout
 
 
 def _forked():

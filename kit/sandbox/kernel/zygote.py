@@ -54,7 +54,8 @@ PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 # each with its lock: uid 0 means nothing to the kernel's capabilities, for good.
 SECUREBITS = 0b1110_1111   # every bit and lock but KEEP_CAPS itself
 CAPABILITY_VERSION_3 = 0x20080522
-# What bubblewrap mounts read-only over a fresh /proc.
+# What each kernel gets fresh, and what bubblewrap mounts read-only over a new /proc.
+SCRATCH = ("/tmp", "/dev/shm")
 PROC_COVERED = ("sys", "sysrq-trigger", "irq", "bus")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -83,17 +84,48 @@ def _bind(source, target, read_only=False):
                | MS_NODEV)
 
 
+def _unescape(field):
+    """A path of /proc/self/mountinfo, where space, tab, newline and backslash are
+    written as octal escapes."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"),
+                       ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field
+
+
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _mounts_under_scratch(root):
+    """What the server's sandbox bound under /tmp or /dev/shm, outermost first, with
+    whether it is read-only: the environment, when it lives under /tmp. Not the job
+    root, which each kernel covers."""
+    found = []
+    with open("/proc/self/mountinfo") as table:
+        for line in table:
+            fields = line.split()
+            point, read_only = _unescape(fields[4]), "ro" in fields[5].split(",")
+            if (any(_inside(point, scratch) and point != scratch
+                    for scratch in SCRATCH) and not _inside(point, root)
+                    and not any(_inside(point, outer) for outer, _ in found)):
+                found.append((point, read_only))
+    return found
+
+
 def _build_sandbox(root, request):
     """In the kernel, PID 1 of its namespaces: its own file system, nothing else."""
     _mount(None, "/", flags=MS_REC | MS_PRIVATE)
-    # Its folders, held before the job root is covered, bound back from the handles.
-    folders = [(path, False) for path in request["writable"]]
+    # What must stay in sight, held before it is covered, bound back from the
+    # handles: what the server sees under /tmp, then the kernel's own folders.
+    folders = _mounts_under_scratch(root)
+    folders += [(path, False) for path in request["writable"]]
     folders += [(path, True) for path in request["read_only"]]
     handles = [(os.open(path, os.O_PATH | os.O_DIRECTORY), path, read_only)
                for path, read_only in folders]
     # A fresh /tmp and /dev/shm, then a tmpfs over the job root (which may be under
-    # /tmp, or not), then its own folders.
-    for path in ("/tmp", "/dev/shm"):
+    # /tmp, or not), then what was held.
+    for path in SCRATCH:
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     os.makedirs(root, exist_ok=True)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
