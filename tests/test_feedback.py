@@ -5,6 +5,7 @@ import re
 import sys
 from pathlib import Path
 
+import jinja2
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
@@ -20,6 +21,7 @@ from kit.plugins.feedback import (
     MISSING_ALT,
     HideHiddenTests,
     public_source,
+    template_cache,
     with_alt_texts,
 )
 
@@ -234,3 +236,29 @@ def test_feedback_pages_are_nbconvert_s_pages(graded_one):
         assert ours[student] != theirs[student]   # not nbconvert's exporter
         assert str(soup_of(ours[student])) == theirs[student], student
         assert ours[student].count(MISSING_ALT) >= 2   # the plots'
+
+
+def test_feedback_templates_are_compiled_once_per_process(graded_one, monkeypatch):
+    """A worker's jobs load the feedback templates its first job compiled: a later
+    exporter compiles none of them, and its page is the same."""
+    course, _ = graded_one
+    config = PyFileConfigLoader("nbgrader_config.py",
+                                path=str(course.root)).load_config()
+    config.CourseDirectory.root = str(course.root)
+
+    def render():
+        assert NbGraderAPI(config=config).generate_feedback(
+            ASSIGNMENT, "reference", force=True)["success"]
+        return feedback_page(course, "reference")
+
+    first = render()
+    compiled, original = [], jinja2.Environment.compile
+
+    def counted(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    assert render() == first
+    assert not compiled, compiled
+    assert list(Path(template_cache().directory).glob("*.cache"))

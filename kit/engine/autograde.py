@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from kit.course import Course, KitError, last_message, tool_env
 from kit.engine import staging
-from kit.plugins import metadata, sanitize, secure
+from kit.plugins import feedback, metadata, sanitize, secure
 from kit.plugins import notes as grading_notes
 from kit.sandbox import forkserver
 
@@ -238,10 +238,10 @@ def _grade(root, assignment, student, options):
         if not graded["success"]:
             why = last_message(graded.get("error") or graded.get("log"))
             result.notes.append(("fault", f"nbgrader could not grade it: {why}"))
-        feedback = api.generate_feedback(assignment, student, force=True)
-        if not feedback["success"]:
+        written = api.generate_feedback(assignment, student, force=True)
+        if not written["success"]:
             result.notes.append(("fault", "no feedback was written: "
-                                 + last_message(feedback.get("error"))))
+                                 + last_message(written.get("error"))))
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
         result.notes.append(("fault", f"grading failed: {type(exc).__name__}: "
                                       f"{last_message(str(exc))}"))
@@ -278,6 +278,8 @@ def _preload(root):
     that needs it, which says why."""
     import nbconvert.exporters.html  # noqa: F401
     import nbformat
+
+    feedback.template_cache()   # shared by the jobs: each template compiled once
 
     course = Course(root)
     texts = [p.read_text(errors="replace") for p in sorted(root.glob("lib/**/*.py"))]

@@ -22,12 +22,19 @@ nbconvert's HTML exporter does, without its last step: that parses the whole pag
 again with BeautifulSoup to give ``<img>`` tags without one an alternative text
 (and lab-template cells a ``tabindex``, of which the classic feedback template has
 none), and took half of each page's time. The alternative texts are given by a scan
-of the page's tags instead.
+of the page's tags instead. Its templates are compiled once per process and the
+processes forked from it (a worker and its jobs), into :func:`template_cache`,
+rather than in every job.
 """
 
+import atexit
+import os
 import re
+import shutil
+import tempfile
 import textwrap
 
+from jinja2 import FileSystemBytecodeCache
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -139,9 +146,39 @@ def with_alt_texts(html):
     return _IMG_OR_RAW.sub(fill, html)
 
 
+_template_cache = None
+
+
+def template_cache():
+    """Jinja's bytecode cache of the feedback templates, in a folder of this
+    process's own (mode 0700), removed when it exits: a worker that calls this
+    before it forks its jobs has each template compiled once, by its first job.
+
+    Jinja keys each template by its name, file and source, not by the settings of
+    the environment that compiled it: only :class:`FeedbackExporter`, whose settings
+    are the course's for the whole process, uses this cache."""
+    global _template_cache
+    if _template_cache is None:
+        folder = tempfile.mkdtemp(prefix="kit-templates-")
+        atexit.register(_remove_if_owner, folder, os.getpid())
+        _template_cache = FileSystemBytecodeCache(folder)
+    return _template_cache
+
+
+def _remove_if_owner(folder, pid):
+    if os.getpid() == pid:   # not a forked job that exits the normal way
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML export, with the alternative texts of images given without
-    parsing the page again (see the module docstring)."""
+    parsing the page again, and its templates compiled once per process (see the
+    module docstring)."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = template_cache()
+        return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
         # The filters nbconvert's HTMLExporter registers for each notebook.
