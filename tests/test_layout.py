@@ -2,11 +2,11 @@
 kit and the course library both spell, and the preprocessors nbgrader runs."""
 
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import CheckCellMetadata, Execute
+from nbgrader.preprocessors import Execute
 
 from kit import course
 from kit.engine import autograde
-from kit.plugins import metadata, sanitize, secure
+from kit.plugins import grades, metadata, sanitize, secure
 from kit.sandbox import remote
 from lib import checks, data
 
@@ -28,12 +28,13 @@ def steps(repo, tmp_path, **options):
 
 def test_secure_mode_runs_nbgraders_own_preprocessors_with_execute_swapped(
         repo, tmp_path):
-    # nbgrader's own steps, its metadata check swapped for the kit's
-    # (kit/plugins/metadata.py), which gives the same verdicts.
+    # nbgrader's own steps, two of them the kit's versions (which give the same
+    # verdicts and rows: tests/test_metadata.py, tests/test_grades.py).
     nbgraders = Autograde.class_traits()["autograde_preprocessors"].default()
-    default = [metadata.CheckCellMetadata if step is CheckCellMetadata else step
-               for step in nbgraders]
-    assert metadata.CheckCellMetadata in default
+    default = autograde.kits_steps(nbgraders)
+    assert len(default) == len(nbgraders)
+    assert set(default) - set(nbgraders) == {metadata.CheckCellMetadata,
+                                             grades.SaveAutoGrades}
     at = default.index(Execute)
     expected = default[:at] + [secure.SecureExecute, sanitize.SanitizeOutputs] + (
         default[at + 1:])

@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from kit.course import Course, KitError, last_message, tool_env
 from kit.engine import staging
-from kit.plugins import feedback, metadata, sanitize, secure
+from kit.plugins import feedback, grades, metadata, sanitize, secure
 from kit.plugins import notes as grading_notes
 from kit.sandbox import forkserver
 
@@ -102,13 +102,13 @@ def _config(course, options, notes_path):
     cfg.SecureExecute.budget = options.budget
     cfg.GradingNotes.path = str(notes_path)
     traits = Autograde.class_traits()
-    # nbgrader's check of the cells' metadata, its schema compiled once, in both
-    # of its passes (the course's own list of the first, if it has one).
+    # nbgrader's own steps, with the kit's versions of two in both of its passes
+    # (the course's own list of the first, if it has one).
     cleaning = (cfg.Autograde.sanitize_preprocessors
                 if "sanitize_preprocessors" in cfg.Autograde
                 else traits["sanitize_preprocessors"].default())
-    cfg.Autograde.sanitize_preprocessors = _checked(cleaning)
-    steps = _checked(traits["autograde_preprocessors"].default())
+    cfg.Autograde.sanitize_preprocessors = kits_steps(cleaning)
+    steps = kits_steps(traits["autograde_preprocessors"].default())
     execute = steps.index(Execute)
     if options.secure:
         steps[execute] = secure.SecureExecute
@@ -121,12 +121,15 @@ def _config(course, options, notes_path):
     return cfg
 
 
-def _checked(steps):
-    """``steps`` with the kit's :class:`metadata.CheckCellMetadata` for nbgrader's."""
-    from nbgrader.preprocessors import CheckCellMetadata
+def kits_steps(steps):
+    """``steps`` with the kit's versions of nbgrader's metadata check (its schema
+    compiled once: kit/plugins/metadata.py) and of SaveAutoGrades (one commit per
+    notebook: kit/plugins/grades.py), which give the same verdicts and rows."""
+    from nbgrader.preprocessors import CheckCellMetadata, SaveAutoGrades
 
-    return [metadata.CheckCellMetadata if step is CheckCellMetadata else step
-            for step in steps]
+    kits = {CheckCellMetadata: metadata.CheckCellMetadata,
+            SaveAutoGrades: grades.SaveAutoGrades}
+    return [kits.get(step, step) for step in steps]
 
 
 def grade_submission(root, assignment, student, options):
